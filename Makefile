@@ -1,0 +1,58 @@
+# One entry point for people and CI. `make run` and `make test` install what they need first.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# torch 2.13.0 is the CPU build available on the team's machines; any other spec may pull a CUDA build.
+TORCH_SPEC ?= torch==2.13.0
+
+export HF_HUB_OFFLINE ?= 1
+export TRANSFORMERS_OFFLINE ?= 1
+export GRADIO_ANALYTICS_ENABLED := False
+export ANONYMIZED_TELEMETRY := False
+
+.PHONY: install run index test test-all lint fmt typecheck eval bench corpus clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet "$(TORCH_SPEC)"
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install            ## install, build the index on first run, serve the app on 127.0.0.1:7860
+	$(PY) app.py
+
+index: install          ## build or update the index (incremental)
+	$(VENV)/bin/kb index
+
+test: install           ## install (incl. headless Chromium for the browser test) and run the test suite
+	bash scripts/install-browser.sh
+	$(PY) -m pytest
+
+test-all: install       ## also the slow tests (exhaustive model-faithfulness sweep)
+	$(PY) -m pytest -m "slow or not slow"
+
+lint: install
+	$(VENV)/bin/ruff check kb indexer eval tests app.py
+	$(VENV)/bin/ruff format --check kb indexer eval tests app.py
+
+fmt: install
+	$(VENV)/bin/ruff check --fix kb indexer eval tests app.py
+	$(VENV)/bin/ruff format kb indexer eval tests app.py
+
+typecheck: install
+	$(VENV)/bin/mypy kb
+
+corpus: install         ## re-convert corpus/source/*.txt into corpus/*.md
+	$(PY) -m indexer.convert
+
+eval: install           ## retrieval report for the current tree -> eval/reports/latest
+	$(PY) -m eval.retrieval --questions eval/questions.jsonl --modes keyword,semantic,hybrid --k 10 --out eval/reports/latest
+
+bench: install          ## embedding/model benchmark
+	$(PY) bench/bench_embed.py
+
+clean:
+	rm -rf .kb test-artifacts .pytest_cache

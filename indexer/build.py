@@ -1,0 +1,177 @@
+"""Build or update the index: corpus -> chunks -> BM25 + vectors in Chroma, atomically.
+
+The new index is written into a sibling temporary folder and swapped into place only when
+complete, so a failed or killed build leaves the previous index serving. Chunk ids are
+content hashes: vectors of unchanged chunks are copied from the previous index instead of
+being embedded again, which makes re-indexing incremental.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from kb import __version__
+from kb.chunk import Chunk, chunk_documents
+from kb.config import Settings
+from kb.corpus import corpus_hash, load_corpus
+from kb.embed import Embedder
+from kb.errors import IndexCorruptError, IndexMismatchError, IndexMissingError, KBError
+from kb.keyword import KeywordIndex
+from kb.knowledge import open_store
+from kb.manifest import FORMAT_VERSION, Manifest, save_chunks
+from kb.store import release_clients
+from kb.text import tokenizer_description
+
+Progress = Callable[[str, float], None]
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    index_dir: str
+    documents: int
+    chunks: int
+    embedded: int
+    reused: int
+    skipped_files: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    unchanged: bool = False
+    mean_chunk_chars: float = 0.0
+
+
+def _previous_vectors(settings: Settings, embedder: Embedder, chunks: list[Chunk]) -> dict[str, np.ndarray]:
+    """Vectors of chunks that the current index already holds, when it used the same model."""
+    try:
+        old = Manifest.load(settings.index_dir)
+        old.check(settings, embedder.query_prefix, embedder.passage_prefix, tokenizer_description())
+        store = open_store(settings, settings.index_dir, old.collection)
+        return store.get_vectors([c.chunk_id for c in chunks])
+    except (IndexMissingError, IndexMismatchError, IndexCorruptError):
+        return {}
+    except KBError:
+        return {}
+
+
+def _metadata(chunk: Chunk) -> dict[str, str]:
+    return {"doc_id": chunk.doc_id, "kind": chunk.kind, "chapter": chunk.chapter}
+
+
+def build_index(
+    settings: Settings,
+    embedder: Embedder | None = None,
+    progress: Progress | None = None,
+    rebuild: bool = False,
+) -> BuildReport:
+    """Build (or update) the index at ``settings.index_dir``; return what was done."""
+    started = time.perf_counter()
+    report = progress or (lambda stage, fraction: None)
+    embedder = embedder or Embedder(settings, progress)
+
+    report("コーパス読み込み / reading corpus", 0.0)
+    documents, problems = load_corpus(settings.corpus_dir)
+    chunks = chunk_documents(
+        documents, settings.chunk_target_chars, settings.chunk_max_chars, settings.chunk_overlap_chars
+    )
+    digest = corpus_hash(documents)
+    mean_chars = round(sum(len(c.text) for c in chunks) / max(1, len(chunks)), 1)
+
+    if not rebuild:
+        try:
+            current = Manifest.load(settings.index_dir)
+            current.check(settings, embedder.query_prefix, embedder.passage_prefix, tokenizer_description())
+            if current.corpus_hash == digest and current.package_version == __version__:
+                report("変更なし / index is up to date", 1.0)
+                return BuildReport(
+                    str(settings.index_dir), len(documents), len(chunks), 0, len(chunks),
+                    [e.en for e in problems], round(time.perf_counter() - started, 2), True, mean_chars,
+                )
+        except KBError:
+            pass
+
+    reused = {} if rebuild else _previous_vectors(settings, embedder, chunks)
+    to_embed = [c for c in chunks if c.chunk_id not in reused]
+    report("モデル準備 / preparing model", 0.05)
+    dimension = embedder.dimension
+
+    def embed_progress(stage: str, fraction: float) -> None:
+        report(stage, 0.1 + 0.8 * fraction)
+
+    fresh = embedder.embed_passages([c.index_text for c in to_embed], embed_progress) if to_embed else None
+    vectors = {c.chunk_id: fresh[i] for i, c in enumerate(to_embed)} if fresh is not None else {}
+    vectors.update(reused)
+
+    build_id = uuid.uuid4().hex[:12]
+    target = settings.index_dir
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.parent / f".{target.name}.build-{build_id}"
+    collection = f"{settings.collection}-{build_id}"
+    try:
+        tmp.mkdir(parents=True)
+        report("索引書き込み / writing index", 0.92)
+        KeywordIndex.build([c.chunk_id for c in chunks], [c.index_text for c in chunks]).save(tmp / "keyword")
+        save_chunks(tmp, chunks)
+        store = open_store(settings, tmp, collection)
+        store.add(
+            [c.chunk_id for c in chunks],
+            np.stack([vectors[c.chunk_id] for c in chunks]) if chunks else np.zeros((0, dimension)),
+            [_metadata(c) for c in chunks],
+        )
+        del store
+        seconds = round(time.perf_counter() - started, 2)
+        Manifest(
+            format_version=FORMAT_VERSION,
+            package_version=__version__,
+            embedding_model=settings.embedding_model,
+            embedding_dimension=dimension,
+            query_prefix=embedder.query_prefix,
+            passage_prefix=embedder.passage_prefix,
+            tokenizer=tokenizer_description(),
+            chunk_target_chars=settings.chunk_target_chars,
+            chunk_max_chars=settings.chunk_max_chars,
+            chunk_overlap_chars=settings.chunk_overlap_chars,
+            corpus_hash=digest,
+            collection=collection,
+            chroma_host=settings.chroma_host,
+            chunk_count=len(chunks),
+            built_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            build_seconds=seconds,
+        ).save(tmp)  # written last: a folder without it is never a usable index
+        _swap_into_place(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if settings.chroma_host:
+            _drop_collection(settings, collection)
+        raise
+    if settings.chroma_host:
+        open_store(settings, target, collection).drop_other_collections(f"{settings.collection}-")
+    report("完了 / done", 1.0)
+    return BuildReport(
+        str(target), len(documents), len(chunks), len(to_embed), len(chunks) - len(to_embed),
+        [e.en for e in problems], round(time.perf_counter() - started, 2), False, mean_chars,
+    )
+
+
+def _swap_into_place(tmp: Path, target: Path) -> None:
+    """Replace ``target`` with ``tmp``: two renames, the old folder removed last."""
+    release_clients()
+    old = target.parent / f".{target.name}.old-{uuid.uuid4().hex[:8]}"
+    if target.exists():
+        target.rename(old)
+    tmp.rename(target)
+    release_clients()
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _drop_collection(settings: Settings, collection: str) -> None:
+    try:
+        open_store(settings, settings.index_dir, collection).delete_collection()
+    except KBError:
+        pass
+

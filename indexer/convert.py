@@ -1,0 +1,472 @@
+"""Convert the plan's PDF-extracted text into clean, reviewable Markdown documents.
+
+Input: ``corpus/source/*.txt`` as extracted from the PDF (HTML fragments, letters spaced out as
+``I C T``, tables as tab-separated rows, headings in several styles, a table of contents with
+page dots). Output: three Markdown files with a small front matter, whose headings mirror the
+document's real structure so every passage can be cited by its section path:
+
+- ``plan.md``                 chapters 1-5 (without 2.1) and the colophon       kind: plan
+- ``national_strategies.md``  section 2.1, one section per national strategy     kind: national_strategy
+- ``glossary.md``             補足説明: 用語集 + 個別の制度・技術等についての解説    kind: glossary
+
+The rules are written for this document family (the next revision of the plan should convert
+the same way); run ``python -m indexer.convert`` and review the diff of corpus/*.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kb.config import PROJECT_ROOT
+
+DEFAULT_SOURCE = PROJECT_ROOT / "corpus" / "source" / "hirakata_joho_kihon_keikaku_3ki.txt"
+DEFAULT_OUT_DIR = PROJECT_ROOT / "corpus"
+
+PLAN_TITLE = "第2次枚方市情報化計画 情報化基本計画（第3期取組版）"
+ISSUER = "枚方市"
+DATE = "2024-03"
+
+# --- text cleaning -------------------------------------------------------------------------
+
+_CJK = r"\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff01-\uff60"
+_TAG = re.compile(r"</?[a-zA-Z][^<>]*>")
+# A run of single Latin letters spaced out by the PDF ("I C T", "A I - O C R", "S a a S"):
+# at least two single letters, optionally joined by "-" / "・" / "/", each token separated by
+# one space. Real words ("Evidence Based") have several letters per token and never match.
+_SPACED_LETTERS = re.compile(
+    r"(?<![A-Za-z0-9])[A-Za-z](?: (?:[-・/] )?[A-Za-z](?![A-Za-z0-9]))+(?![A-Za-z0-9])"
+)
+_SPACE_CJK_ASCII = re.compile(rf"(?<=[{_CJK}]) (?=[A-Za-z0-9])|(?<=[A-Za-z0-9]) (?=[{_CJK}])")
+_SPACE_CJK_CJK = re.compile(rf"(?<=[{_CJK}]) (?=[{_CJK}])")
+
+
+def join_spaced_letters(text: str) -> str:
+    """``A I - O C R`` -> ``AI-OCR``; leaves real words alone."""
+    return _SPACED_LETTERS.sub(lambda m: m.group(0).replace(" ", ""), text)
+
+
+def clean_inline(text: str) -> str:
+    """Clean one line of prose: tags out, spaced letters joined, PDF line-wrap spaces removed.
+
+    Japanese has no spaces between words, so a single space between two CJK characters, or
+    between CJK and a Latin letter/digit ("平成 25 年", "ICT の"), is an artefact of the PDF
+    layout and is dropped; spaces between Latin words are kept.
+    """
+    text = _TAG.sub(" ", text)
+    text = text.replace("\u00a0", " ")
+    text = re.sub(r"[ \t]+", " ", text).strip()
+    text = join_spaced_letters(text)
+    text = _SPACE_CJK_ASCII.sub("", text)
+    text = re.sub(r"(?<=[、。]) (?=\S)", "", text)
+    return text
+
+
+def html_cell_to_lines(cell: str) -> list[str]:
+    """Split an HTML table cell into display lines: paragraphs and list items."""
+    cell = re.sub(r"</p>|<br\s*/?>|</li>|</h\d>", "\n", cell)
+    cell = re.sub(r"<(ul|ol)[^>]*>", "\n", cell)
+    cell = _TAG.sub(" ", cell)
+    # Bullets inside a cell are written inline ("・a ・b"): give each its own line.
+    cell = re.sub(r"\s+(?=[・○■✓]\s*\S)", "\n", cell)
+    lines = [clean_inline(part) for part in cell.split("\n")]
+    return [line for line in lines if line]
+
+
+# --- headings --------------------------------------------------------------------------------
+
+_CHAPTER = re.compile(r"^第\s*(\d+)\s*章\s*(.+)$")
+_SECTION = re.compile(r"^(\d)\.\s*(\d)\s*([^\d.．。].{1,40})$")
+_NUMBERED = re.compile(r"^[（(]\s*([0-9０-９]+)\s*[)）]\s*(.+)$")
+_ANGLE = re.compile(r"^[<＜]([^<>＜＞/][^<>＜＞]{0,60})[>＞]$")
+_PAREN_ONLY = re.compile(r"^[（(]([^()（）]{1,10})[)）]$")
+_INITIATIVE = re.compile(r"^取組\s*(\d)\s*-\s*(\d)\s*(.*)$")
+_GOAL_RESULT = re.compile(r"^基本目標\s*(\d)\s*[：:]\s*(.+)$")
+_PHASE2_ITEM = re.compile(r"^取り?組み?\s*[：:]\s*(.+)$")
+_BRACKET = re.compile(r"^【([^】]{2,60})】$")
+_CAPTION = re.compile(r"^図表\s*[：:]\s*(.+)$")
+_SOURCE_NOTE = re.compile(r"^[（(]出典[)）]")
+_TOC_LINE = re.compile(r"(\.{3,}|…{2,})\s*\d*\s*$|\t\s*\d+\s*$")
+_GLOSSARY_SUB = re.compile(r"^・\s*(\S.{0,30})$")
+_ROMAN = re.compile(r"^(i{1,3}|iv|v)\s*([^\sA-Za-z].+)$")
+
+
+def _digits(text: str) -> str:
+    return text.translate(str.maketrans("０１２３４５６７８９", "0123456789"))
+
+
+@dataclass
+class Heading:
+    level: int
+    text: str
+
+
+@dataclass
+class Para:
+    lines: list[str]
+    figure_like: bool = False  # tables, short labels, lists: candidates for a figure body
+
+
+@dataclass
+class DocOut:
+    slug: str
+    title: str
+    kind: str
+    items: list[Heading | Para] = field(default_factory=list)
+
+    def add(self, item: Heading | Para) -> None:
+        self.items.append(item)
+
+
+# --- tables ----------------------------------------------------------------------------------
+
+_LABELS = (
+    "設定の背景", "施策の方向性", "期待する効果", "関連する法令・制度・指針等",
+    "主な実施施策【所管部署】", "成果", "課題", "趣旨", "概要",
+)
+
+
+def _cell_lines(cell: str) -> list[str]:
+    return html_cell_to_lines(cell) if "<" in cell else ([clean_inline(cell)] if cell.strip() else [])
+
+
+def render_table(rows: list[str]) -> tuple[list[Para], list[tuple[str, list[str]]]]:
+    """Render tab rows as readable lines.
+
+    Returns plain paragraphs, plus ``(term, lines)`` pairs for glossary tables (header
+    用語/説明/掲載ページ), which become one section per term.
+    """
+    cells = [row.split("\t") for row in rows]
+    paras: list[Para] = []
+    terms: list[tuple[str, list[str]]] = []
+    header: list[str] | None = None
+    previous_first = ""
+    for raw in cells:
+        parts = [" ".join(_cell_lines(c)) for c in raw]
+        non_empty = [p for p in parts if p]
+        if not non_empty:
+            continue
+        if parts[0] == "用語" and len(parts) >= 2 and parts[1] == "説明":
+            header = ["用語", "説明", "掲載ページ"]
+            continue
+        if header and header[0] == "用語":
+            term, desc = parts[0], " ".join(_cell_lines(raw[1])) if len(raw) > 1 else ""
+            pages = parts[2] if len(parts) > 2 else ""
+            lines = [f"{term}: {desc}" if desc else term]
+            if pages:
+                lines.append(f"掲載ページ: {pages}")
+            terms.append((term, lines))
+            continue
+        label = clean_inline(raw[0]).replace(" ", "")
+        if len(raw) >= 2 and label in _LABELS and len(non_empty) >= 1:
+            value_lines = [line for c in raw[1:] for line in _cell_lines(c)]
+            if value_lines:
+                first, *rest = value_lines
+                paras.append(Para([f"{label}: {first}", *rest], figure_like=True))
+            else:
+                paras.append(Para([label], figure_like=True))
+            continue
+        is_header_like = (
+            header is None
+            and len(non_empty) >= 2
+            and all(len(p) <= 20 and "。" not in p for p in non_empty)
+            and not any(p.isdigit() for p in non_empty)
+        )
+        if is_header_like:
+            header = parts
+            paras.append(Para([" ／ ".join(non_empty)], figure_like=True))  # the column names, once
+            continue
+        if header is not None and len(non_empty) >= 1:
+            # Merged cells come out as an empty first cell: fill down from the row above.
+            if not parts[0] and previous_first:
+                parts[0] = previous_first
+            previous_first = parts[0]
+            pairs = [
+                f"{header[i]}: {p}" if i < len(header) and header[i] else p
+                for i, p in enumerate(parts)
+                if p
+            ]
+            paras.append(Para(["、".join(pairs)], figure_like=True))
+        else:
+            paras.append(Para([" ／ ".join(non_empty)], figure_like=True))
+    return paras, terms
+
+
+# --- the converter -----------------------------------------------------------------------------
+
+
+class Converter:
+    """Walks the source lines once and routes them into the three documents."""
+
+    def __init__(self) -> None:
+        self.plan = DocOut("plan", PLAN_TITLE, "plan")
+        self.national = DocOut("national_strategies", "国のICT戦略動向等（第2章 2.1）", "national_strategy")
+        self.glossary = DocOut("glossary", "補足説明（用語集・個別の制度・技術等についての解説）", "glossary")
+        self.doc = self.plan
+        self.level = 0  # level of the last numbered heading in the current document
+        self.table: list[str] = []
+        self.pending_caption: tuple[int, str] | None = None
+        self.started = False
+
+    # headings
+
+    def heading(self, level: int, text: str, numbered: bool = True) -> None:
+        self.flush_table()
+        level = max(1, min(level, 6))
+        self.doc.add(Heading(level, text))
+        if numbered:
+            self.level = level
+
+    def para(self, text: str, figure_like: bool = False) -> None:
+        self.flush_table()
+        if text:
+            self.doc.add(Para([text], figure_like))
+
+    def flush_table(self) -> None:
+        if not self.table:
+            return
+        rows, self.table = self.table, []
+        paras, terms = render_table(rows)
+        for p in paras:
+            self.doc.add(p)
+        for term, lines in terms:
+            self.doc.add(Heading(self.level + 1, term))
+            self.doc.add(Para(lines))
+
+    def caption(self, title: str) -> None:
+        """A figure caption follows its figure in the PDF: move the figure body under it."""
+        self.flush_table()
+        items = self.doc.items
+        start = len(items)
+        while start > 0 and isinstance(items[start - 1], Para) and items[start - 1].figure_like:
+            start -= 1
+        body = items[start:]
+        del items[start:]
+        parent = self._current_path()
+        level = min(self._current_level() + 1, 6)
+        if body:
+            items.append(Heading(level, f"図表：{title}"))
+            items.extend(body)
+            self.pending_caption = (level, title)
+        else:
+            items.append(Para([f"図表：{title}"]))
+            self.pending_caption = None
+        self._parent_after_figure = parent
+
+    def end_figure(self) -> None:
+        """Return to the section the figure interrupted by repeating its heading."""
+        if self.pending_caption is None:
+            return
+        self.pending_caption = None
+        if self._parent_after_figure:
+            level, text = self._parent_after_figure
+            self.doc.add(Heading(level, text))
+
+    def _current_path(self) -> tuple[int, str] | None:
+        for item in reversed(self.doc.items):
+            if isinstance(item, Heading) and not item.text.startswith("図表："):
+                return (item.level, item.text)
+        return None
+
+    def _current_level(self) -> int:
+        current = self._current_path()
+        return current[0] if current else 0
+
+    # main loop
+
+    def run(self, lines: list[str]) -> list[DocOut]:
+        in_toc = False
+        in_colophon = False
+        self._parent_after_figure: tuple[int, str] | None = None
+        for raw in lines:
+            line = raw.rstrip("\n").replace("\u3000", " ")
+            stripped = line.strip()
+            if not stripped:
+                self.flush_table()
+                continue
+            if stripped == "目次":
+                in_toc = True
+                self.heading(1, "目次")
+                continue
+            if in_toc:
+                if _TOC_LINE.search(line):
+                    # Keep the entry, drop the page dots and the page number.
+                    entry = clean_inline(_TOC_LINE.sub("", line))
+                    self.para(re.sub(r"^(\d)\.\s*(\d)\s*", r"\1.\2 ", entry))
+                    continue
+                in_toc = False
+            if self.pending_caption and not _SOURCE_NOTE.match(stripped) and not stripped.startswith("『"):
+                self.end_figure()
+            if "\t" in line:
+                if not self._tab_heading(line):
+                    self.table.append(line)
+                continue
+            self.line(stripped, in_colophon)
+            if self.doc is self.plan and stripped.startswith("【第") and "情報化計画】情報化基本計画" in clean_inline(stripped):
+                in_colophon = True
+        self.flush_table()
+        self.end_figure()
+        return [self.plan, self.national, self.glossary]
+
+    def _tab_heading(self, line: str) -> bool:
+        """Rows that are really headings: 取組 N-N<TAB>title, <h3>取り組み：...</h3><TAB>."""
+        cells = [c for c in line.split("\t") if c.strip()]
+        first = clean_inline(cells[0]) if cells else ""
+        if _INITIATIVE.match(first) and len(cells) == 2:
+            m = _INITIATIVE.match(first)
+            assert m is not None
+            title = " ".join(_cell_lines(cells[1]))
+            self.heading(self.level + 1, f"取組{m.group(1)}-{m.group(2)} {title}", numbered=False)
+            return True
+        if len(cells) == 1 and (_PHASE2_ITEM.match(first) or first.endswith("の概要") or first.endswith("の全体像")):
+            self.line(first, False)
+            return True
+        starts_with_cell = bool(line.split("\t")[0].strip())
+        if len(cells) == 1 and starts_with_cell and not self.table and not cells[0].lstrip().startswith("<"):
+            # A title row of a one-column table ("デジタル社会形成基本法の概要<TAB>").
+            self.para(first, figure_like=True)
+            return True
+        return False
+
+    def line(self, stripped: str, in_colophon: bool) -> None:
+        text = clean_inline(stripped)
+        if not text:
+            return
+        if self.doc is self.plan and not in_colophon and text.startswith("【第") and "情報化計画】情報化基本計画" in text:
+            self.heading(1, "奥付（発行情報）")
+            self.para(text)
+            return
+        if not self.started and not _CHAPTER.match(text):
+            self.para(text)  # title page: plain text until the first chapter
+            return
+        if m := _CHAPTER.match(text):
+            self.started = True
+            self.doc = self.plan
+            self.heading(1, f"第{m.group(1)}章 {m.group(2).strip()}")
+            return
+        if m := _SECTION.match(text):
+            number = f"{m.group(1)}.{m.group(2)}"
+            if number == "2.1":
+                self.doc = self.national
+                self.heading(1, f"2.1 {m.group(3).strip()}")
+                return
+            if self.doc is self.national:
+                self.doc = self.plan
+            self.heading(2, f"{number} {m.group(3).strip()}")
+            return
+        if text == "補足説明":
+            self.doc = self.glossary
+            self.heading(1, "補足説明")
+            return
+        if self.doc is self.glossary and (m := _ROMAN.match(text)) and len(text) < 40:
+            self.heading(2, f"{m.group(1)} {m.group(2)}")
+            return
+        if m := _CAPTION.match(text):
+            self.caption(m.group(1).strip())
+            return
+        if self.pending_caption is None and self._parent_after_figure is not None and _SOURCE_NOTE.match(text):
+            self.para(text)
+            return
+        if m := _NUMBERED.match(text):
+            if len(m.group(2)) < 80 and "。" not in m.group(2) and not _SOURCE_NOTE.match(text):
+                base = 2 if self.doc is not self.national else 1
+                self.heading(base + 1, f"({_digits(m.group(1))}) {m.group(2).strip()}")
+                return
+        if m := _ANGLE.match(text):
+            self.heading(self.level + 1, m.group(1).strip(), numbered=False)
+            return
+        if m := _INITIATIVE.match(text):
+            self.heading(self.level + 1, f"取組{m.group(1)}-{m.group(2)} {m.group(3).strip()}", numbered=False)
+            return
+        if m := _GOAL_RESULT.match(text):
+            self.heading(self.level + 1, f"基本目標{m.group(1)}：{m.group(2).strip()}", numbered=False)
+            self._goal_level = self.level + 1
+            return
+        if m := _PHASE2_ITEM.match(text):
+            level = getattr(self, "_goal_level", self.level) + 1
+            self.heading(level, f"取り組み：{m.group(1).strip()}", numbered=False)
+            return
+        if m := _PAREN_ONLY.match(text):
+            self.heading(self.level + 1, m.group(1), numbered=False)
+            return
+        if self.doc is self.national and (m := _BRACKET.match(text)) and not text.startswith("【基本目標"):
+            self.heading(self.level + 2, m.group(1), numbered=False)
+            return
+        if self.doc is self.glossary and (m := _GLOSSARY_SUB.match(text)) and "。" not in text:
+            self.heading(self.level + 1, m.group(1).strip(), numbered=False)
+            return
+        prose = "。" in text and len(text) >= 40
+        self.para(text, figure_like=not prose)
+
+
+def _drop_empty_repeats(items: list[Heading | Para]) -> list[Heading | Para]:
+    """Drop a repeated heading (emitted to close a figure) when nothing follows it."""
+    kept: list[Heading | Para] = []
+    seen: set[tuple[int, str]] = set()
+    for i, item in enumerate(items):
+        if isinstance(item, Heading):
+            key = (item.level, item.text)
+            nxt = items[i + 1] if i + 1 < len(items) else None
+            empty = nxt is None or (isinstance(nxt, Heading) and nxt.level <= item.level)
+            if key in seen and empty:
+                continue
+            seen.add(key)
+        kept.append(item)
+    return kept
+
+
+def to_markdown(doc: DocOut) -> str:
+    """Render one document with its front matter."""
+    out = [
+        "---",
+        f"title: {doc.title}",
+        f"kind: {doc.kind}",
+        f"issuer: {ISSUER}",
+        f"date: {DATE}",
+        "source: corpus/source/hirakata_joho_kihon_keikaku_3ki.txt",
+        "---",
+        "",
+    ]
+    for item in _drop_empty_repeats(doc.items):
+        if isinstance(item, Heading):
+            out.append(f"{'#' * item.level} {item.text}")
+            out.append("")
+        else:
+            for line in item.lines:
+                out.append(line)
+                out.append("")
+    return "\n".join(out).rstrip() + "\n"
+
+
+def convert(source: Path, out_dir: Path) -> list[Path]:
+    """Convert ``source`` into the Markdown documents in ``out_dir``; return their paths."""
+    lines = source.read_text(encoding="utf-8").splitlines()
+    docs = Converter().run(lines)
+    written = []
+    for doc in docs:
+        path = out_dir / f"{doc.slug}.md"
+        path.write_text(to_markdown(doc), encoding="utf-8")
+        written.append(path)
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="PDF抽出テキストを corpus/*.md に変換 / convert the extracted plan text")
+    parser.add_argument("--source", type=Path, default=DEFAULT_SOURCE)
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT_DIR)
+    args = parser.parse_args(argv)
+    try:
+        paths = convert(args.source, args.out)
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"変換できません / cannot convert {args.source}: {exc}", file=sys.stderr)
+        return 1
+    for path in paths:
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

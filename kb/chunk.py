@@ -1,0 +1,149 @@
+"""Structure-aware chunking: chunks never cross a section, split at paragraphs and sentences.
+
+Every chunk is an exact offset range into its document's text (``doc.text[start:end] ==
+chunk.text``), so a quote can always be checked and shown in its surrounding section.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from kb.corpus import Document, Section
+from kb.text import sentence_spans
+
+SECTION_SEPARATOR = " › "
+# Tables of contents are navigation, not content: browsable, never retrieved.
+NAVIGATION_HEADINGS = {"目次", "もくじ", "Contents", "Table of Contents"}
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A passage: the unit that is indexed, retrieved and cited."""
+
+    chunk_id: str
+    doc_id: str
+    doc_title: str
+    kind: str
+    heading_path: tuple[str, ...]
+    start: int
+    end: int
+    text: str
+
+    @property
+    def section(self) -> str:
+        """The heading path as one string, e.g. "第4章 … › 4.2 … › 取組1-2 …"."""
+        return SECTION_SEPARATOR.join(self.heading_path)
+
+    @property
+    def chapter(self) -> str:
+        """The top-level heading (第N章 … for the plan); filters use it."""
+        return self.heading_path[0] if self.heading_path else ""
+
+    @property
+    def index_text(self) -> str:
+        """What embeddings and keyword scoring see: the section path gives context."""
+        return f"{self.doc_title} | {self.section}\n{self.text}" if self.section else self.text
+
+
+def _chunk_id(doc_id: str, heading_path: tuple[str, ...], text: str) -> str:
+    # Content hash: the same passage under the same heading keeps its id across rebuilds,
+    # which makes re-indexing incremental (unchanged chunks reuse their vectors).
+    digest = hashlib.sha256("\x1f".join((doc_id, *heading_path, text)).encode("utf-8"))
+    return digest.hexdigest()[:20]
+
+
+def _units(text: str, section: Section, max_chars: int) -> list[tuple[int, int]]:
+    """Split a section body into units no longer than max_chars: sentences/lines, then hard cuts."""
+    units: list[tuple[int, int]] = []
+    for start, end in sentence_spans(text, section.start, section.end):
+        # Trim surrounding whitespace so chunks start and end on text.
+        while start < end and text[start].isspace():
+            start += 1
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        if start >= end:
+            continue
+        while end - start > max_chars:
+            cut = text.rfind("、", start, start + max_chars)
+            cut = cut + 1 if cut > start + max_chars // 2 else start + max_chars
+            units.append((start, cut))
+            start = cut
+        units.append((start, end))
+    return units
+
+
+def chunk_section(
+    doc: Document, section: Section, target: int, max_chars: int, overlap: int
+) -> list[Chunk]:
+    """Pack a section's sentences into chunks of about ``target`` characters.
+
+    A new chunk starts with the previous chunk's last sentence when that sentence is short
+    enough (``overlap``), so a fact split across a boundary is still found whole once.
+    """
+    units = _units(doc.text, section, max_chars)
+    chunks: list[Chunk] = []
+    i = 0
+    while i < len(units):
+        first = i
+        start = units[i][0]
+        end = units[i][1]
+        i += 1
+        while i < len(units) and units[i][1] - start <= max_chars and (end - start) < target:
+            end = units[i][1]
+            i += 1
+        text = doc.text[start:end]
+        chunks.append(
+            Chunk(
+                chunk_id=_chunk_id(doc.doc_id, section.heading_path, text),
+                doc_id=doc.doc_id,
+                doc_title=doc.title,
+                kind=doc.kind,
+                heading_path=section.heading_path,
+                start=start,
+                end=end,
+                text=text,
+            )
+        )
+        if i < len(units) and i - first > 1:
+            last_start, last_end = units[i - 1]
+            if last_end - last_start <= overlap:
+                i -= 1  # repeat the last short sentence at the start of the next chunk
+    return _merge_tiny_tail(doc, chunks, max_chars)
+
+
+def _merge_tiny_tail(doc: Document, chunks: list[Chunk], max_chars: int) -> list[Chunk]:
+    """A last chunk of a few characters is merged into the previous one when it fits."""
+    if len(chunks) >= 2 and len(chunks[-1].text) < 40 and chunks[-1].end - chunks[-2].start <= max_chars:
+        prev, last = chunks[-2], chunks[-1]
+        text = doc.text[prev.start : last.end]
+        merged = Chunk(
+            chunk_id=_chunk_id(prev.doc_id, prev.heading_path, text),
+            doc_id=prev.doc_id,
+            doc_title=prev.doc_title,
+            kind=prev.kind,
+            heading_path=prev.heading_path,
+            start=prev.start,
+            end=last.end,
+            text=text,
+        )
+        return [*chunks[:-2], merged]
+    return chunks
+
+
+def chunk_documents(
+    documents: Iterable[Document], target: int = 300, max_chars: int = 450, overlap: int = 60
+) -> list[Chunk]:
+    """Chunks of all documents, in document and section order, ids unique."""
+    chunks: list[Chunk] = []
+    seen: set[str] = set()
+    for doc in documents:
+        for section in doc.sections:
+            if section.heading_path and section.heading_path[-1] in NAVIGATION_HEADINGS:
+                continue
+            for chunk in chunk_section(doc, section, target, max_chars, overlap):
+                if chunk.chunk_id not in seen:  # identical repeated passages are indexed once
+                    seen.add(chunk.chunk_id)
+                    chunks.append(chunk)
+    return chunks

@@ -1,0 +1,184 @@
+"""The ``kb`` command: thin wrappers that call one library function each.
+
+Library errors (KBError) become a bilingual message on stderr and exit code 2; bad
+arguments exit 2 via argparse; success exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+
+from kb.config import Settings, load_settings
+from kb.errors import KBError
+
+
+class _Bar:
+    """A tqdm progress bar on stderr driven by (stage, fraction) callbacks."""
+
+    def __init__(self, enabled: bool) -> None:
+        self._bar = None
+        self._stage = ""
+        self._enabled = enabled
+
+    def __call__(self, stage: str, fraction: float) -> None:
+        if not self._enabled:
+            return
+        from tqdm import tqdm  # noqa: PLC0415
+
+        if self._bar is None:
+            self._bar = tqdm(total=100, file=sys.stderr, bar_format="{desc} {bar} {percentage:3.0f}% {elapsed}")
+        if stage != self._stage:
+            self._stage = stage
+            self._bar.set_description_str(stage)
+        self._bar.n = int(max(0.0, min(1.0, fraction)) * 100)
+        self._bar.refresh()
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    settings = load_settings(args.config)
+    if getattr(args, "index_dir", None):
+        settings = settings.replace(index_dir=args.index_dir)
+    return settings
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    from indexer.build import build_index  # noqa: PLC0415
+
+    bar = _Bar(not args.quiet)
+    try:
+        report = build_index(_settings(args), progress=bar, rebuild=args.rebuild)
+    finally:
+        bar.close()
+    if args.json:
+        print(json.dumps(asdict(report), ensure_ascii=False, indent=2))
+    else:
+        state = "変更なし / up to date" if report.unchanged else "更新しました / built"
+        print(
+            f"{state}: {report.documents} documents, {report.chunks} chunks "
+            f"(embedded {report.embedded}, reused {report.reused}), mean {report.mean_chunk_chars} chars, "
+            f"{report.seconds} s -> {report.index_dir}"
+        )
+    for skipped in report.skipped_files:
+        print(f"警告 / warning: skipped {skipped}", file=sys.stderr)
+    return 0
+
+
+def _open(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from kb.knowledge import KnowledgeBase  # noqa: PLC0415
+
+    kb = KnowledgeBase.open(_settings(args))
+    if kb.is_stale():
+        print("注意: コーパスが索引後に変更されています（`kb index` で更新） / note: corpus changed since indexing (run `kb index`)", file=sys.stderr)
+    return kb
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from kb.retrieve import Filters  # noqa: PLC0415
+
+    kb = _open(args)
+    filters = Filters(kinds=tuple(args.kind or ()), chapter=args.chapter)
+    hits = kb.search(args.query, mode=args.mode, k=args.k, filters=filters)
+    if args.json:
+        print(json.dumps([h.to_dict() for h in hits], ensure_ascii=False, indent=2))
+        return 0
+    if not hits:
+        print("該当する箇所は見つかりませんでした / no matching passages")
+    for h in hits:
+        print(f"[{h.rank}] {h.score:.4f}  {h.doc_title} › {h.section}")
+        print("    " + h.text.replace("\n", "\n    "))
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    kb = _open(args)
+    stats = asdict(kb.stats())
+    if args.json:
+        print(json.dumps(stats, ensure_ascii=False, indent=2))
+    else:
+        for key, value in stats.items():
+            print(f"{key}: {value}")
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from kb.answer import Answerer  # noqa: PLC0415
+
+    kb = _open(args)
+    answer = Answerer.from_settings(kb, kb.settings).answer(args.question)
+    if args.json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(answer.to_text())
+    return 0
+
+
+def cmd_feedback_export(args: argparse.Namespace) -> int:
+    from kb.feedback import FeedbackStore  # noqa: PLC0415
+
+    settings = _settings(args)
+    count = FeedbackStore(settings.feedback_db).export_questions(args.out, only_negative=not args.all)
+    print(f"{count} 件を書き出しました / exported {count} questions -> {args.out}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kb", description="枚方市情報化計画ナレッジベース / Hirakata IT plan knowledge base")
+    parser.add_argument("--config", type=Path, help="settings TOML (default: $KB_CONFIG or ./kb.toml)")
+    parser.add_argument("--index-dir", type=Path, help="index folder (overrides settings)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("index", help="build or update the index / 索引を作成・更新")
+    p.add_argument("--rebuild", action="store_true", help="re-embed everything")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_index)
+
+    p = sub.add_parser("search", help="search passages / 検索")
+    p.add_argument("query")
+    p.add_argument("--mode", choices=("keyword", "semantic", "hybrid"), default="hybrid")
+    p.add_argument("--k", type=int, default=5)
+    p.add_argument("--kind", action="append", choices=("plan", "glossary", "national_strategy", "other"))
+    p.add_argument("--chapter", help="top-level heading, e.g. '第4章 期別取り組み（第3期）'")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("stats", help="index statistics / 索引の統計")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_stats)
+
+    p = sub.add_parser("ask", help="answer with citations / 引用付きで回答")
+    p.add_argument("question")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("feedback-export", help="export feedback as eval questions / フィードバックを評価用質問に書き出し")
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--all", action="store_true", help="include 👍 answers too (default: only 👎)")
+    p.set_defaults(func=cmd_feedback_export)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except KBError as exc:
+        print(f"エラー: {exc.ja}\nerror: {exc.en}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("中断しました / interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

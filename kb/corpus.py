@@ -1,0 +1,191 @@
+"""Load the corpus: Markdown (with front matter) or plain-text documents and their sections.
+
+A :class:`Document` keeps the file's text exactly as stored, so every section and chunk is an
+offset range into it and quotes can be checked against the file. Plain-text files get their
+headings detected with the patterns this plan uses (第N章, N.N, (N), <...>, 【...】).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from kb.errors import CorpusError
+
+KINDS = ("plan", "glossary", "national_strategy", "other")
+CORPUS_SUFFIXES = (".md", ".txt")
+MAX_FILE_BYTES = 20 * 1024 * 1024
+
+_FRONT_MATTER = re.compile(r"\A---\n(.*?)\n---\n", re.S)
+_MD_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+_TXT_HEADINGS: list[tuple[int, re.Pattern[str]]] = [
+    (1, re.compile(r"^第\s*[0-9０-９一二三四五六七八九十]+\s*[章部編]\s*\S.{0,40}$")),
+    (2, re.compile(r"^[0-9０-９]+\s*[.．]\s*[0-9０-９]+\s+\S.{0,40}$")),
+    (3, re.compile(r"^[（(]\s*[0-9０-９]+\s*[)）]\s*\S.{0,40}$")),
+    (3, re.compile(r"^[<＜〈【][^<>＜＞〈〉【】]{1,40}[>＞〉】]$")),
+]
+
+
+@dataclass(frozen=True)
+class Section:
+    """A heading and the offsets of its body (from after the heading line to the next heading)."""
+
+    heading_path: tuple[str, ...]
+    level: int
+    start: int
+    end: int
+
+    @property
+    def title(self) -> str:
+        return " › ".join(self.heading_path)
+
+
+@dataclass(frozen=True)
+class Document:
+    """One source file of the corpus."""
+
+    doc_id: str
+    path: Path
+    title: str
+    kind: str
+    issuer: str
+    date: str
+    text: str
+    sections: tuple[Section, ...]
+
+    @property
+    def content_hash(self) -> str:
+        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+
+    def section_text(self, section: Section) -> str:
+        return self.text[section.start : section.end]
+
+
+def _parse_front_matter(text: str) -> tuple[dict[str, str], int]:
+    match = _FRONT_MATTER.match(text)
+    if not match:
+        return {}, 0
+    meta: dict[str, str] = {}
+    for line in match.group(1).splitlines():
+        if ":" in line:
+            key, value = line.split(":", 1)
+            meta[key.strip()] = value.strip().strip("'\"")
+    return meta, match.end()
+
+
+def _heading_of(line: str, markdown: bool) -> tuple[int, str] | None:
+    stripped = line.strip()
+    if markdown:
+        m = _MD_HEADING.match(stripped)
+        return (len(m.group(1)), m.group(2)) if m else None
+    if "。" in stripped or len(stripped) > 50:
+        return None
+    for level, pattern in _TXT_HEADINGS:
+        if pattern.match(stripped):
+            return level, stripped.strip("<>＜＞〈〉【】")
+    return None
+
+
+def split_sections(text: str, body_start: int, markdown: bool) -> tuple[Section, ...]:
+    """Sections of ``text``: a heading path per body, offsets exact into ``text``."""
+    sections: list[Section] = []
+    stack: list[tuple[int, str]] = []
+    current_start = body_start
+    current_path: tuple[str, ...] = ()
+    current_level = 0
+    pos = body_start
+    for line in text[body_start:].splitlines(keepends=True):
+        heading = _heading_of(line, markdown)
+        if heading is not None:
+            if text[current_start:pos].strip():
+                sections.append(Section(current_path, current_level, current_start, pos))
+            level, title = heading
+            while stack and stack[-1][0] >= level:
+                stack.pop()
+            stack.append((level, title))
+            current_path = tuple(t for _, t in stack)
+            current_level = level
+            current_start = pos + len(line)
+        pos += len(line)
+    if text[current_start:].strip():
+        sections.append(Section(current_path, current_level, current_start, len(text)))
+    return tuple(sections)
+
+
+def load_document(path: Path) -> Document:
+    """Read one .md/.txt file; raise CorpusError with a clear message if it cannot be used."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise CorpusError(f"ファイルを読めません: {path}", f"cannot read {path}: {exc}") from exc
+    if len(raw) > MAX_FILE_BYTES:
+        raise CorpusError(
+            f"ファイルが大きすぎます（{len(raw) // 1024 // 1024} MB）: {path}",
+            f"file too large ({len(raw)} bytes, limit {MAX_FILE_BYTES}): {path}",
+        )
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise CorpusError(
+            f"UTF-8 ではないファイルです: {path}（UTF-8 で保存し直してください）",
+            f"not UTF-8: {path} (re-save it as UTF-8): {exc}",
+        ) from exc
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    markdown = path.suffix.lower() == ".md"
+    meta, body_start = _parse_front_matter(text) if markdown else ({}, 0)
+    kind = meta.get("kind", "other")
+    if kind not in KINDS:
+        kind = "other"
+    return Document(
+        doc_id=path.stem,
+        path=path,
+        title=meta.get("title") or path.stem,
+        kind=kind,
+        issuer=meta.get("issuer", ""),
+        date=meta.get("date", ""),
+        text=text,
+        sections=split_sections(text, body_start, markdown),
+    )
+
+
+def corpus_files(corpus_dir: Path) -> list[Path]:
+    """The files that make up the corpus: *.md and *.txt directly in corpus_dir, sorted.
+
+    ``corpus/source/`` holds the converter's raw input and is not indexed.
+    """
+    if not corpus_dir.is_dir():
+        raise CorpusError(f"コーパスのフォルダがありません: {corpus_dir}", f"corpus folder not found: {corpus_dir}")
+    return sorted(p for p in corpus_dir.iterdir() if p.is_file() and p.suffix.lower() in CORPUS_SUFFIXES)
+
+
+def load_corpus(corpus_dir: Path) -> tuple[list[Document], list[CorpusError]]:
+    """Load every corpus file. Unreadable files are returned as errors, not raised,
+    so one bad file never blocks the rest from being indexed."""
+    documents: list[Document] = []
+    problems: list[CorpusError] = []
+    for path in corpus_files(corpus_dir):
+        try:
+            doc = load_document(path)
+        except CorpusError as exc:
+            problems.append(exc)
+            continue
+        if doc.sections:
+            documents.append(doc)
+    if not documents:
+        raise CorpusError(
+            f"索引できる文書がありません: {corpus_dir}",
+            f"no indexable documents in {corpus_dir}",
+        )
+    return documents, problems
+
+
+def corpus_hash(documents: Iterable[Document]) -> str:
+    """One hash over all documents' ids and contents, for the index manifest."""
+    digest = hashlib.sha256()
+    for doc in sorted(documents, key=lambda d: d.doc_id):
+        digest.update(doc.doc_id.encode())
+        digest.update(doc.content_hash.encode())
+    return digest.hexdigest()

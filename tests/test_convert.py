@@ -1,0 +1,111 @@
+"""The converter keeps the plan's content and structure (corpus/*.md from corpus/source/)."""
+
+from __future__ import annotations
+
+import difflib
+import re
+import unicodedata
+from pathlib import Path
+
+import pytest
+
+from indexer.convert import DEFAULT_SOURCE, clean_inline, convert, join_spaced_letters
+from kb.corpus import load_document
+
+
+def _squash(text: str) -> str:
+    text = re.sub(r"</?[a-zA-Z][^<>]*>", "", text)
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+
+
+@pytest.fixture(scope="module")
+def converted(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    return convert(DEFAULT_SOURCE, tmp_path_factory.mktemp("corpus"))
+
+
+def test_committed_corpus_is_what_the_converter_produces(converted: list[Path], corpus_dir: Path) -> None:
+    for path in converted:
+        assert (corpus_dir / path.name).read_text(encoding="utf-8") == path.read_text(encoding="utf-8"), (
+            f"corpus/{path.name} is stale: run `python -m indexer.convert`"
+        )
+
+
+def test_no_content_lost(converted: list[Path]) -> None:
+    """>= 99% of the source's characters (NFKC, no tags, no whitespace) appear in the corpus, in order.
+
+    "In order" is checked locally: a character counts when a 6-character run around it
+    appears verbatim in the corpus. The converter moves whole blocks (2.1 into its own
+    document, a figure's body under its caption heading), never characters inside a block,
+    so a global order check would punish the structure it is meant to build. Six characters
+    (2-3 Japanese words) still tolerates tables rendered as 「列名: 値」 rows.
+    """
+    window = 6
+    source = _squash(DEFAULT_SOURCE.read_text(encoding="utf-8"))
+    corpus = "\n".join(_squash(re.sub(r"(?m)^#{1,6} ", "", p.read_text(encoding="utf-8"))) for p in converted)
+    grams = {corpus[i : i + window] for i in range(len(corpus) - window + 1)}
+    covered = [False] * len(source)
+    for i in range(len(source) - window + 1):
+        if source[i : i + window] in grams:
+            covered[i : i + window] = [True] * window
+    ratio = sum(covered) / len(source)
+    missing = "".join(ch if not ok else "|" for ch, ok in zip(source, covered, strict=True))
+    lost = sorted({run for run in missing.split("|") if len(run) > 3}, key=len, reverse=True)[:10]
+    assert ratio >= 0.99, f"only {ratio:.2%} of the source survived conversion; largest losses: {lost}"
+
+
+def test_three_documents_with_kinds(converted: list[Path]) -> None:
+    kinds = {load_document(p).kind for p in converted}
+    assert kinds == {"plan", "glossary", "national_strategy"}
+
+
+def test_headings_mirror_structure(converted: list[Path]) -> None:
+    plan = next(load_document(p) for p in converted if p.stem == "plan")
+    paths = {s.heading_path for s in plan.sections}
+    assert (
+        "第4章 期別取り組み（第3期）",
+        "4.2 第3期 取り組みの詳細",
+        "(1) 『あらゆる主体が便利さ・豊かさを享受できるデジタル社会の推進』における取り組み",
+        "取組1-2 誰一人取り残されない、みんなにやさしい行政の推進",
+    ) in paths
+    chapters = [p[0] for p in paths if p]
+    for n in range(1, 6):
+        assert any(c.startswith(f"第{n}章") for c in chapters)
+    assert any(p[-1].startswith("図表：") for p in paths)
+
+
+def test_national_strategies_one_section_each(converted: list[Path]) -> None:
+    doc = next(load_document(p) for p in converted if p.stem == "national_strategies")
+    second_level = {s.heading_path[1] for s in doc.sections if len(s.heading_path) > 1}
+    for name in ("デジタル社会形成基本法", "デジタル田園都市国家構想基本方針", "大阪スマートシティ戦略"):
+        assert name in second_level
+
+
+def test_glossary_terms_are_sections(converted: list[Path]) -> None:
+    doc = next(load_document(p) for p in converted if p.stem == "glossary")
+    leaves = {s.heading_path[-1] for s in doc.sections}
+    assert any(leaf.startswith("EBPM") for leaf in leaves)
+    assert "ガバメントクラウド" in leaves
+
+
+def test_html_and_toc_dots_removed(converted: list[Path]) -> None:
+    text = "".join(p.read_text(encoding="utf-8") for p in converted)
+    assert "<p>" not in text and "<ul" not in text
+    assert "....." not in text
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("I C Tを活用", "ICTを活用"),
+        ("A I - O C R、R P A", "AI-OCR、RPA"),
+        ("S a a S", "SaaS"),
+        ("Evidence Based Policy Making", "Evidence Based Policy Making"),
+        ("Infrastructure as a Service", "Infrastructure as a Service"),
+    ],
+)
+def test_join_spaced_letters(raw: str, expected: str) -> None:
+    assert join_spaced_letters(raw) == expected
+
+
+def test_clean_inline_drops_layout_spaces_and_tags() -> None:
+    assert clean_inline("<p>平成 25 年 3 月に I C T の</p>") == "平成25年3月にICTの"

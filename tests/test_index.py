@@ -1,0 +1,165 @@
+"""Index build: save -> reload -> same results, incremental, atomic, self-describing."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from indexer.build import build_index
+from kb.config import Settings
+from kb.embed import Embedder
+from kb.errors import CorpusError, IndexCorruptError, IndexMismatchError, IndexMissingError, InvalidQueryError
+from kb.knowledge import KnowledgeBase
+from kb.retrieve import Filters
+
+DOC_A = """---
+title: テスト計画
+kind: plan
+---
+# 第1章 窓口
+
+## 1.1 書かない窓口
+
+申請書を書かずに手続きができる「書かない窓口」を令和6年度に導入します。待ち時間を短縮します。
+
+## 1.2 キャッシュレス
+
+窓口でキャッシュレス決済を導入し、多様な支払方法を選べるようにしました。
+"""
+
+DOC_B = """---
+title: 用語
+kind: glossary
+---
+# 用語集
+
+## ORDEN
+
+ORDEN: 大阪広域データ連携基盤のこと。府内の自治体がデータを連携する仕組み。
+"""
+
+
+@pytest.fixture
+def small_settings(tmp_path: Path, base_settings: Settings) -> Settings:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.md").write_text(DOC_A, encoding="utf-8")
+    return base_settings.replace(corpus_dir=corpus, index_dir=tmp_path / "index")
+
+
+@pytest.fixture(scope="module")
+def embedder(base_settings: Settings) -> Embedder:
+    return Embedder(base_settings)
+
+
+def test_build_reload_same_results(small_settings: Settings, embedder: Embedder) -> None:
+    report = build_index(small_settings, embedder)
+    assert report.chunks >= 2 and report.embedded == report.chunks
+    first = KnowledgeBase.open(small_settings, embedder)
+    hits = {m: first.search("書かない窓口はいつから", mode=m, k=3) for m in ("keyword", "semantic", "hybrid")}
+    assert all(hits.values())
+    again = KnowledgeBase.open(small_settings, embedder)
+    for mode, expected in hits.items():
+        assert again.search("書かない窓口はいつから", mode=mode, k=3) == expected
+    assert hits["hybrid"][0].section == "第1章 窓口 › 1.1 書かない窓口"
+    assert (small_settings.index_dir / "manifest.json").is_file()
+
+
+def test_incremental_and_unchanged(small_settings: Settings, embedder: Embedder) -> None:
+    first = build_index(small_settings, embedder)
+    unchanged = build_index(small_settings, embedder)
+    assert unchanged.unchanged and unchanged.embedded == 0
+    (small_settings.corpus_dir / "b.md").write_text(DOC_B, encoding="utf-8")
+    second = build_index(small_settings, embedder)
+    assert second.reused == first.chunks
+    assert second.embedded == second.chunks - first.chunks > 0
+    kb = KnowledgeBase.open(small_settings, embedder)
+    assert kb.search("ORDEN", mode="keyword", k=1)[0].doc_id == "b"
+    assert kb.search("ORDEN", mode="hybrid", k=5, filters=Filters(kinds=("plan",)))[0].kind == "plan"
+
+
+class _FailingEmbedder(Embedder):
+    def embed_passages(self, texts, progress=None):  # type: ignore[no-untyped-def]
+        raise RuntimeError("simulated crash while embedding")
+
+
+def test_failed_build_keeps_previous_index(small_settings: Settings, embedder: Embedder) -> None:
+    build_index(small_settings, embedder)
+    before = KnowledgeBase.open(small_settings, embedder).search("キャッシュレス", mode="hybrid", k=2)
+    (small_settings.corpus_dir / "b.md").write_text(DOC_B, encoding="utf-8")
+    failing = _FailingEmbedder(small_settings)
+    failing._model = embedder.model  # same model, so only the crash differs
+    with pytest.raises(RuntimeError):
+        build_index(small_settings, failing)
+    after = KnowledgeBase.open(small_settings, embedder).search("キャッシュレス", mode="hybrid", k=2)
+    assert after == before
+    leftovers = [p.name for p in small_settings.index_dir.parent.iterdir() if p.name.startswith(".index.")]
+    assert leftovers == []
+
+
+def test_mismatch_says_what_to_rebuild(small_settings: Settings, embedder: Embedder) -> None:
+    build_index(small_settings, embedder)
+    other = small_settings.replace(chunk_target_chars=200)
+    with pytest.raises(IndexMismatchError, match="chunk_target_chars"):
+        KnowledgeBase.open(other, embedder)
+
+
+def test_missing_and_corrupt_index(small_settings: Settings, embedder: Embedder) -> None:
+    with pytest.raises(IndexMissingError, match="kb index"):
+        KnowledgeBase.open(small_settings, embedder)
+    build_index(small_settings, embedder)
+    (small_settings.index_dir / "chunks.jsonl").write_text("{not json", encoding="utf-8")
+    with pytest.raises(IndexCorruptError):
+        KnowledgeBase.open(small_settings, embedder)
+    (small_settings.index_dir / "manifest.json").write_text("garbage", encoding="utf-8")
+    with pytest.raises(IndexCorruptError):
+        KnowledgeBase.open(small_settings, embedder)
+
+
+def test_non_utf8_file_is_skipped_not_fatal(small_settings: Settings, embedder: Embedder) -> None:
+    (small_settings.corpus_dir / "broken.txt").write_bytes("第1章 壊れた\n".encode("cp932"))
+    report = build_index(small_settings, embedder)
+    assert any("broken.txt" in s for s in report.skipped_files)
+    assert report.documents == 1
+
+
+def test_empty_corpus_is_a_clear_error(tmp_path: Path, base_settings: Settings, embedder: Embedder) -> None:
+    (tmp_path / "empty").mkdir()
+    settings = base_settings.replace(corpus_dir=tmp_path / "empty", index_dir=tmp_path / "idx")
+    with pytest.raises(CorpusError, match="no indexable documents"):
+        build_index(settings, embedder)
+
+
+def test_plain_text_headings_detected(small_settings: Settings, embedder: Embedder) -> None:
+    (small_settings.corpus_dir / "memo.txt").write_text(
+        "第1章 概要\n\nこのメモはテストです。\n\n1.1 目的\n\n電子申請を広げることが目的です。\n", encoding="utf-8"
+    )
+    build_index(small_settings, embedder)
+    kb = KnowledgeBase.open(small_settings, embedder)
+    hit = kb.search("電子申請を広げる", mode="keyword", k=1)[0]
+    assert hit.doc_id == "memo" and hit.section == "第1章 概要 › 1.1 目的"
+
+
+@pytest.mark.parametrize("query", ["", "   \n\t ", "\x00\x01\x02", "あ" * 100_000])
+def test_bad_queries_raise_clear_errors(built_kb: KnowledgeBase, query: str) -> None:
+    with pytest.raises(InvalidQueryError) as info:
+        built_kb.search(query, mode="hybrid")
+    assert info.value.ja and info.value.en
+
+
+def test_vectors_are_unit_length(built_kb: KnowledgeBase) -> None:
+    vec = built_kb.retriever.embedder.embed_queries(["テスト"])  # type: ignore[union-attr]
+    assert np.isclose(np.linalg.norm(vec[0]), 1.0, atol=1e-4)
+
+
+def test_index_dir_can_be_copied(small_settings: Settings, embedder: Embedder, tmp_path: Path) -> None:
+    """An index folder is self-contained: a copy opens and answers the same."""
+    build_index(small_settings, embedder)
+    copy = tmp_path / "copy"
+    shutil.copytree(small_settings.index_dir, copy)
+    original = KnowledgeBase.open(small_settings, embedder).search("窓口", mode="semantic", k=2)
+    copied = KnowledgeBase.open(small_settings.replace(index_dir=copy), embedder).search("窓口", mode="semantic", k=2)
+    assert [h.chunk_id for h in copied] == [h.chunk_id for h in original]
