@@ -26,7 +26,7 @@ from kb.embed import Embedder
 from kb.errors import IndexCorruptError, IndexMismatchError, IndexMissingError, KBError
 from kb.keyword import KeywordIndex
 from kb.knowledge import open_store
-from kb.manifest import FORMAT_VERSION, Manifest, save_chunks
+from kb.manifest import FORMAT_VERSION, TEXT_FORMAT, Manifest, save_chunks
 from kb.store import release_clients
 from kb.text import tokenizer_description
 
@@ -103,7 +103,7 @@ def build_index(
     def embed_progress(stage: str, fraction: float) -> None:
         report(stage, 0.1 + 0.8 * fraction)
 
-    fresh = embedder.embed_passages([c.index_text for c in to_embed], embed_progress) if to_embed else None
+    fresh = embedder.embed_passages([c.embed_text for c in to_embed], embed_progress) if to_embed else None
     vectors = {c.chunk_id: fresh[i] for i, c in enumerate(to_embed)} if fresh is not None else {}
     vectors.update(reused)
 
@@ -133,6 +133,7 @@ def build_index(
             query_prefix=embedder.query_prefix,
             passage_prefix=embedder.passage_prefix,
             tokenizer=tokenizer_description(),
+            text_format=TEXT_FORMAT,
             chunk_target_chars=settings.chunk_target_chars,
             chunk_max_chars=settings.chunk_max_chars,
             chunk_overlap_chars=settings.chunk_overlap_chars,

@@ -305,7 +305,7 @@ class Converter:
                     self.table.append(line)
                 continue
             self.line(stripped, in_colophon)
-            if self.doc is self.plan and stripped.startswith("【第") and "情報化計画】情報化基本計画" in clean_inline(stripped):
+            if stripped.startswith("【第") and "情報化計画】情報化基本計画" in clean_inline(stripped):
                 in_colophon = True
         self.flush_table()
         self.end_figure()
@@ -319,7 +319,9 @@ class Converter:
             m = _INITIATIVE.match(first)
             assert m is not None
             title = " ".join(_cell_lines(cells[1]))
-            self.heading(self.level + 1, f"取組{m.group(1)}-{m.group(2)} {title}", numbered=False)
+            name = f"取組{m.group(1)}-{m.group(2)} {title}"
+            self.heading(self.level + 1, name, numbered=False)
+            self.para(name)  # the row is content too: "取組1-2 …" must be findable and quotable
             return True
         if len(cells) == 1 and (_PHASE2_ITEM.match(first) or first.endswith("の概要") or first.endswith("の全体像")):
             self.line(first, False)
@@ -335,7 +337,8 @@ class Converter:
         text = clean_inline(stripped)
         if not text:
             return
-        if self.doc is self.plan and not in_colophon and text.startswith("【第") and "情報化計画】情報化基本計画" in text:
+        if not in_colophon and text.startswith("【第") and "情報化計画】情報化基本計画" in text:
+            self.doc = self.plan  # the colophon closes the whole book, after the glossary
             self.heading(1, "奥付（発行情報）")
             self.para(text)
             return
@@ -388,6 +391,7 @@ class Converter:
         if m := _PHASE2_ITEM.match(text):
             level = getattr(self, "_goal_level", self.level) + 1
             self.heading(level, f"取り組み：{m.group(1).strip()}", numbered=False)
+            self.para(text)  # keep the row itself as content, as for 取組 rows
             return
         if m := _PAREN_ONLY.match(text):
             self.heading(self.level + 1, m.group(1), numbered=False)

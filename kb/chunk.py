@@ -42,8 +42,14 @@ class Chunk:
         return self.heading_path[0] if self.heading_path else ""
 
     @property
+    def embed_text(self) -> str:
+        """What the embedding model sees: the body alone (measured: adding the heading path
+        lowered semantic hit@1 on the dev questions from 0.55 to 0.42 with e5-small)."""
+        return self.text
+
+    @property
     def index_text(self) -> str:
-        """What embeddings and keyword scoring see: the section path gives context."""
+        """What keyword scoring sees: the section path gives context to short passages."""
         return f"{self.doc_title} | {self.section}\n{self.text}" if self.section else self.text
 
 

@@ -20,6 +20,9 @@ from kb.config import Settings
 from kb.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
 
 FORMAT_VERSION = 1
+# Bump when what is embedded or keyword-indexed per chunk changes (Chunk.embed_text /
+# index_text): chunk ids hash only the content, so old vectors would otherwise be reused.
+TEXT_FORMAT = "embed=body;keyword=title|path+body;v2"
 MANIFEST = "manifest.json"
 CHUNKS = "chunks.jsonl"
 
@@ -33,6 +36,7 @@ class Manifest:
     query_prefix: str
     passage_prefix: str
     tokenizer: str
+    text_format: str
     chunk_target_chars: int
     chunk_max_chars: int
     chunk_overlap_chars: int
@@ -71,6 +75,7 @@ class Manifest:
             "query_prefix": query_prefix,
             "passage_prefix": passage_prefix,
             "tokenizer": tokenizer,
+            "text_format": TEXT_FORMAT,
             "chunk_target_chars": settings.chunk_target_chars,
             "chunk_max_chars": settings.chunk_max_chars,
             "chunk_overlap_chars": settings.chunk_overlap_chars,

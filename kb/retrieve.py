@@ -86,6 +86,28 @@ def rrf_fuse(rankings: Sequence[tuple[list[str], float]], rrf_k: int) -> dict[st
     return fused
 
 
+def score_fuse(
+    keyword: list[tuple[str, float]], semantic: list[tuple[str, float]], keyword_weight: float
+) -> dict[str, float]:
+    """Convex combination of scaled scores: keyword / its best, cosine min-max over the pool.
+
+    Chosen over RRF on the dev questions (hit@1 0.80 vs 0.65-0.75): keyword search is the
+    stronger system here, and rank fusion throws away how far ahead its best hit is.
+    """
+    fused: dict[str, float] = {}
+    best = max((s for _, s in keyword), default=0.0)
+    if best > 0:
+        for cid, score in keyword:
+            fused[cid] = keyword_weight * score / best
+    if semantic:
+        values = [s for _, s in semantic]
+        low, high = min(values), max(values)
+        for cid, score in semantic:
+            scaled = (score - low) / (high - low) if high > low else 1.0
+            fused[cid] = fused.get(cid, 0.0) + (1.0 - keyword_weight) * scaled
+    return fused
+
+
 class Retriever:
     """Answers ``search(query, mode, k, filters)`` over one built index."""
 
@@ -138,16 +160,21 @@ class Retriever:
             scored = self.keyword_ranking(query, k, filters)
         elif mode == "semantic":
             scored = self.semantic_ranking(query, k, filters)
-        else:
+        elif self.settings.fusion == "rrf":
             keyword = self.keyword_ranking(query, pool, filters)
             semantic = self.semantic_ranking(query, pool, filters)
             fused = rrf_fuse(
                 [
                     ([cid for cid, _ in keyword], self.settings.hybrid_keyword_weight),
-                    ([cid for cid, _ in semantic], self.settings.hybrid_semantic_weight),
+                    ([cid for cid, _ in semantic], 1.0 - self.settings.hybrid_keyword_weight),
                 ],
                 self.settings.rrf_k,
             )
+            scored = sorted(fused.items(), key=lambda item: -item[1])[:k]
+        else:
+            keyword = self.keyword_ranking(query, pool, filters)
+            semantic = self.semantic_ranking(query, pool, filters)
+            fused = score_fuse(keyword, semantic, self.settings.hybrid_keyword_weight)
             scored = sorted(fused.items(), key=lambda item: -item[1])[:k]
         return [self._hit(rank, cid, score) for rank, (cid, score) in enumerate(scored, start=1)]
 
