@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from kb.config import Settings, load_settings
 from kb.errors import KBError
@@ -21,7 +22,7 @@ class _Bar:
     """A tqdm progress bar on stderr driven by (stage, fraction) callbacks."""
 
     def __init__(self, enabled: bool) -> None:
-        self._bar = None
+        self._bar: Any = None
         self._stage = ""
         self._enabled = enabled
 

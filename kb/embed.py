@@ -21,6 +21,9 @@ from kb.errors import ModelError
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# OpenMP threads that spin while waiting made one query take 1-2 s instead of ~70 ms on a
+# busy 2-core machine (measured by bench/bench_embed.py); passive waiting costs little idle.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 Progress = Callable[[str, float], None]
 

@@ -14,7 +14,6 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from kb import __version__
 from kb.chunk import Chunk
 from kb.config import Settings
 from kb.errors import IndexCorruptError, IndexMismatchError, IndexMissingError

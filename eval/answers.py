@@ -1,0 +1,247 @@
+"""Answer evaluation: abstention, false abstention, citation correctness and latency of kb.answer.
+
+    python -m eval.answers --questions eval/questions.jsonl --out DIR [--split dev|test|all] [--index-dir PATH]
+
+Writes ``DIR/answers.jsonl`` (one answer per question), ``DIR/answers_metrics.json`` and
+``DIR/answers_report.md``, then prints the summary table. Definitions, per split:
+
+* abstention rate: share of unanswerable questions the answerer declines (higher is better);
+* false abstention rate: share of answerable questions it declines (lower is better);
+* citation correct: share of answered answerable questions where at least one cited chunk is
+  relevant (contains an evidence span, the retrieval relevance rule);
+* quotes verbatim: share of answers with citations whose every quote is an exact substring of
+  its chunk's text (looked up with ``kb.chunk``) — anything below 1.0 is a bug.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from eval.metrics import Question, is_relevant, load_question_file, percentile, split_names
+from eval.report import markdown_table
+from eval.retrieval import DEFAULT_TORCH_THREADS, display_path, open_kb, torch_threads
+from kb.errors import KBError
+from kb.knowledge import KnowledgeBase
+
+
+@dataclass(frozen=True)
+class AnswerRun:
+    """One question's answer with the checks made on it."""
+
+    question: Question
+    answer: dict[str, Any]
+    latency_ms: float
+    abstained: bool
+    citation_relevant: bool
+    quotes_verbatim: bool
+
+
+def check_answer(kb: KnowledgeBase, question: Question, answer: Any) -> tuple[bool, bool]:
+    """(a cited chunk contains an evidence span, every quote is verbatim in its chunk)."""
+    relevant = False
+    verbatim = True
+    for citation in answer.citations:
+        chunk = kb.chunk(citation.chunk_id)
+        text = chunk.text if chunk is not None else ""
+        relevant = relevant or (question.answerable and is_relevant(text, question.evidence))
+        verbatim = verbatim and chunk is not None and bool(citation.quote) and citation.quote in text
+    return relevant, verbatim
+
+
+def run_answers(
+    kb: KnowledgeBase, answerer: Any, questions: Sequence[Question], progress: bool = False
+) -> list[AnswerRun]:
+    """Answer every question (after one untimed warm-up) and check each answer."""
+    from tqdm import tqdm  # noqa: PLC0415
+
+    if questions:
+        answerer.answer(questions[0].question)
+    runs: list[AnswerRun] = []
+    for q in tqdm(questions, desc="answers", file=sys.stderr, disable=not progress, leave=False):
+        started = time.perf_counter()
+        answer = answerer.answer(q.question)
+        elapsed = (time.perf_counter() - started) * 1000.0
+        relevant, verbatim = check_answer(kb, q, answer)
+        runs.append(AnswerRun(q, answer.to_dict(), elapsed, not answer.answerable, relevant, verbatim))
+    return runs
+
+
+def _rate(flags: Sequence[bool]) -> float | None:
+    return round(sum(flags) / len(flags), 4) if flags else None
+
+
+def summarise_answers(runs: Sequence[AnswerRun]) -> dict[str, Any]:
+    """The four rates and latency over ``runs``."""
+    unanswerable = [r for r in runs if not r.question.answerable]
+    answerable = [r for r in runs if r.question.answerable]
+    answered = [r for r in answerable if not r.abstained]
+    cited = [r for r in runs if r.answer["citations"]]
+    latencies = [r.latency_ms for r in runs]
+    p50, p95 = percentile(latencies, 50), percentile(latencies, 95)
+    return {
+        "questions": len(runs),
+        "unanswerable": len(unanswerable),
+        "answerable": len(answerable),
+        "abstention_rate": _rate([r.abstained for r in unanswerable]),
+        "false_abstention_rate": _rate([r.abstained for r in answerable]),
+        "citation_correct": _rate([r.citation_relevant for r in answered]),
+        "quotes_verbatim": _rate([r.quotes_verbatim for r in cited]),
+        "latency_p50_ms": None if p50 is None else round(p50, 1),
+        "latency_p95_ms": None if p95 is None else round(p95, 1),
+    }
+
+
+def _record(run: AnswerRun) -> dict[str, Any]:
+    return {
+        "id": run.question.id,
+        "question": run.question.question,
+        "split": run.question.split,
+        "expected_answerable": run.question.answerable,
+        "answer": run.answer,
+        "latency_ms": round(run.latency_ms, 2),
+        "checks": {
+            "abstained": run.abstained,
+            "citation_relevant": run.citation_relevant,
+            "quotes_verbatim": run.quotes_verbatim,
+        },
+    }
+
+
+def _problems(runs: Sequence[AnswerRun]) -> dict[str, list[str]]:
+    """Question ids per kind of problem (test questions included; the report lists dev only)."""
+    return {
+        "answered_unanswerable": [
+            r.question.id for r in runs if not r.question.answerable and not r.abstained
+        ],
+        "false_abstentions": [r.question.id for r in runs if r.question.answerable and r.abstained],
+        "wrong_citations": [
+            r.question.id
+            for r in runs
+            if r.question.answerable and not r.abstained and not r.citation_relevant
+        ],
+        "non_verbatim_quotes": [
+            r.question.id for r in runs if r.answer["citations"] and not r.quotes_verbatim
+        ],
+    }
+
+
+def answer_metrics(runs: Sequence[AnswerRun], meta: dict[str, Any]) -> dict[str, Any]:
+    names = split_names(r.question for r in runs)
+    splits = {n: summarise_answers([r for r in runs if n == "all" or r.question.split == n]) for n in names}
+    return {"meta": meta, "splits": splits, "problems": _problems(runs)}
+
+
+def format_table(metrics: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    header = ["split", "n", "abstention (unans.)", "false abstention", "citation correct", "quotes verbatim"]
+    header += ["p50 ms", "p95 ms"]
+    rows = []
+    for split, s in metrics["splits"].items():
+        rates = [
+            s["abstention_rate"],
+            s["false_abstention_rate"],
+            s["citation_correct"],
+            s["quotes_verbatim"],
+        ]
+        cells = ["–" if v is None else f"{v:.3f}" for v in rates]
+        lat = ["–" if v is None else f"{v:.1f}" for v in (s["latency_p50_ms"], s["latency_p95_ms"])]
+        rows.append([split, str(s["questions"]), *cells, *lat])
+    return header, rows
+
+
+def write_answer_report(metrics: dict[str, Any], runs: Sequence[AnswerRun], path: Path) -> None:
+    """Markdown: the rates per split, then the dev-split problems question by question."""
+    meta = metrics["meta"]
+    header, rows = format_table(metrics)
+    lines = [
+        "# Answer evaluation",
+        "",
+        f"- created: {meta['created']}; questions `{meta['questions_file']}` (split: {meta['split']}); "
+        f"index `{meta['index_dir']}`; answers: {meta['answer_mode']}",
+        "",
+        "abstention: share of unanswerable questions declined. false abstention: share of answerable "
+        "questions declined. citation correct: answered answerable questions with at least one cited "
+        "chunk containing an evidence span. quotes verbatim: answers whose every quote is an exact "
+        "substring of its chunk. Latency per question, warm.",
+        "",
+        markdown_table(header, rows),
+        "",
+        "## Problems (dev and unsplit questions; test questions are counted only)",
+        "",
+    ]
+    by_id = {r.question.id: r for r in runs}
+    for kind, ids in metrics["problems"].items():
+        shown = [i for i in ids if by_id[i].question.split != "test"]
+        lines += [
+            f"### {kind.replace('_', ' ')}: {len(ids)} ({len(ids) - len(shown)} in test, not listed)",
+            "",
+        ]
+        for qid in shown:
+            r = by_id[qid]
+            first_line = r.answer["answer"].splitlines()[0][:80] if r.answer["answer"] else ""
+            lines.append(
+                f"- **{qid}** {r.question.question} → {first_line} (confidence {r.answer['confidence']})"
+            )
+        lines.append("")
+    path.write_text("\n".join(lines).rstrip() + "\n", encoding="utf-8")
+
+
+def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m eval.answers", description=__doc__.splitlines()[0])
+    parser.add_argument("--questions", type=Path, default=Path("eval/questions.jsonl"))
+    parser.add_argument("--out", type=Path, required=True, help="output folder")
+    parser.add_argument("--split", choices=("dev", "test", "all"), default="all")
+    parser.add_argument("--index-dir", type=Path, help="index folder (overrides settings)")
+    parser.add_argument(
+        "--torch-threads", type=int, default=DEFAULT_TORCH_THREADS, help="0 = torch's default"
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from kb.answer import Answerer  # noqa: PLC0415 - only this CLI needs it
+
+    args = _parse_args(argv)
+    try:
+        questions = load_question_file(args.questions, args.split)
+    except (OSError, ValueError) as exc:
+        print(f"error: cannot read questions: {exc}", file=sys.stderr)
+        return 2
+    try:
+        kb = open_kb(args.index_dir)
+        answerer = Answerer.from_settings(kb, kb.settings)
+        with torch_threads(args.torch_threads or None):
+            runs = run_answers(kb, answerer, questions, progress=not args.quiet)
+    except KBError as exc:
+        print(f"エラー / error: {exc}", file=sys.stderr)
+        return 2
+    meta = {
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "questions_file": str(args.questions),
+        "split": args.split,
+        "index_dir": display_path(kb.settings.index_dir),
+        "answer_mode": "LLM" if answerer.chat_model is not None else "extractive",
+    }
+    metrics = answer_metrics(runs, meta)
+    args.out.mkdir(parents=True, exist_ok=True)
+    lines = "".join(json.dumps(_record(r), ensure_ascii=False) + "\n" for r in runs)
+    (args.out / "answers.jsonl").write_text(lines, encoding="utf-8")
+    text = json.dumps(metrics, ensure_ascii=False, indent=2) + "\n"
+    (args.out / "answers_metrics.json").write_text(text, encoding="utf-8")
+    write_answer_report(metrics, runs, args.out / "answers_report.md")
+    header, rows = format_table(metrics)
+    print(markdown_table(header, rows))
+    print(f"\nwrote {args.out}/: answers.jsonl, answers_metrics.json, answers_report.md")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

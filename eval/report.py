@@ -1,0 +1,208 @@
+"""Render the metrics of a retrieval evaluation: a text table, a Markdown report and a PNG chart."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from eval.metrics import FAILURE_RANK
+
+SNIPPET_CHARS = 60
+
+
+def metric_names(summary: dict[str, Any]) -> list[str]:
+    """The ranking metrics present in a summary, in display order (hit@n, mrr@k, ndcg@k)."""
+    return [name for name in summary if name.startswith(("hit@", "mrr@", "ndcg@"))]
+
+
+def _fmt(value: Any, digits: int = 3) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def summary_rows(metrics: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """Header and rows (one per system and split) of the summary table."""
+    systems = metrics["systems"]
+    first = next(iter(systems.values()))["splits"]["all"]
+    names = metric_names(first)
+    header = ["system", "split", "n", "answerable", *names, "p50 ms", "p95 ms", "mean chars"]
+    rows: list[list[str]] = []
+    for data in systems.values():
+        for split, s in data["splits"].items():
+            rows.append(
+                [
+                    data["label"],
+                    split,
+                    str(s["questions"]),
+                    str(s["answerable"]),
+                    *(_fmt(s[n]) for n in names),
+                    _fmt(s["latency_p50_ms"], 1),
+                    _fmt(s["latency_p95_ms"], 1),
+                    _fmt(s["mean_chunk_chars"], 0),
+                ]
+            )
+    return header, rows
+
+
+def format_summary_table(metrics: dict[str, Any]) -> str:
+    """The summary as a fixed-width text table for the terminal."""
+    header, rows = summary_rows(metrics)
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    lines = [
+        "  ".join(
+            cell.ljust(w) if i < 2 else cell.rjust(w)
+            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+        )
+        for row in [header, *rows]
+    ]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    out.extend("| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows)
+    return "\n".join(out)
+
+
+def _group_table(metrics: dict[str, Any], key: str, k: int) -> str:
+    """Per tag or primary type: n answerable, then hit@5 / MRR@k of every system."""
+    systems = metrics["systems"]
+    groups = next(iter(systems.values()))[key]
+    header = ["group", "n", *(f"{d['label']} hit@5 / MRR" for d in systems.values())]
+    rows = []
+    for group in groups:
+        first = groups[group]
+        if not first["answerable"]:
+            continue
+        cells = [
+            f"{_fmt(d[key][group].get('hit@5'), 2)} / {_fmt(d[key][group][f'mrr@{k}'], 2)}"
+            for d in systems.values()
+        ]
+        rows.append([group, str(first["answerable"]), *cells])
+    return markdown_table(header, rows)
+
+
+def _snippet(text: str) -> str:
+    return " ".join(text.split())[:SNIPPET_CHARS]
+
+
+def _short_section(section: str) -> str:
+    """The last two headings of a path: enough to place a passage, short enough to scan."""
+    return " › ".join(section.split(" › ")[-2:]) or "-"
+
+
+def _failure_lines(failure: dict[str, Any]) -> list[str]:
+    rank = failure["first_relevant_rank"]
+    where = f"rank {rank}" if rank else "not in top k"
+    tags = ", ".join(failure["tags"])
+    lines = [
+        f"- **{failure['id']}** ({failure['split'] or '-'}; {tags}) {failure['question']} — evidence {where}: "
+        f"「{_snippet(failure['evidence'][0])}」"
+    ]
+    lines += [
+        f"    {t['rank']}. `{_short_section(t['section'])}` — {_snippet(t['snippet'])}"
+        for t in failure["top"]
+    ]
+    return lines
+
+
+def _failures_section(metrics: dict[str, Any]) -> list[str]:
+    # Test-split failures are only counted: QUESTIONS.md forbids tuning on test questions.
+    lines = [
+        "## Failures",
+        "",
+        f"Answerable questions whose first relevant passage is below rank {FAILURE_RANK} or missing, with the "
+        "top 3 passages that ranked above it. Only dev (and unsplit) questions are listed; test-split "
+        "failures are counted, not shown, so nobody tunes on them.",
+        "",
+    ]
+    for data in metrics["systems"].values():
+        failures = data["failures"]
+        shown = [f for f in failures if f["split"] != "test"]
+        lines += [
+            f"### {data['label']}: {len(failures)} failures ({len(failures) - len(shown)} in test, not listed)",
+            "",
+        ]
+        for failure in shown:
+            lines += _failure_lines(failure)
+        lines.append("")
+    return lines
+
+
+def _intro(metrics: dict[str, Any]) -> list[str]:
+    meta = metrics["meta"]
+    lines = [
+        "# Retrieval evaluation",
+        "",
+        f"- created: {meta['created']}",
+        f"- questions: `{meta['questions_file']}` (split: {meta['split']}), {meta['questions']} questions, "
+        f"{meta['answerable']} answerable (unanswerable ones are run and timed, not scored)",
+        f"- k = {meta['k']}; index `{meta['index_dir']}`: {meta['chunks']} chunks, model `{meta['embedding_model']}`; "
+        f"torch threads: {meta.get('torch_threads', 'default')}",
+    ]
+    if meta.get("baseline"):
+        b = meta["baseline"]
+        chunks = metrics["systems"].get("baseline", {}).get("chunks")
+        lines.append(
+            f"- {b['label']}: {b['splitter']} ({chunks} chunks); {b['keyword']}; {b['vector']}; {b['fusion']}"
+        )
+    lines += [
+        "",
+        "Relevance: a passage is relevant when its normalised text (NFKC, HTML tags and whitespace removed) "
+        "contains any evidence span of the question. hit@n: first relevant passage within the top n. "
+        f"MRR@{meta['k']}: mean reciprocal rank of the first relevant passage. nDCG@{meta['k']}: binary gain, "
+        "one relevant passage expected (IDCG = 1), i.e. 1/log2(1 + first relevant rank). Latency: per query, "
+        "warm (one untimed warm-up query per system), wall clock in this process. mean chars: mean length of "
+        "the returned passages (longer passages contain evidence more easily).",
+        "",
+    ]
+    return lines
+
+
+def write_report(metrics: dict[str, Any], path: Path, chart_name: str | None = None) -> None:
+    """The Markdown report: summary by split, chart, breakdowns by tag and type, failures."""
+    k = metrics["meta"]["k"]
+    header, rows = summary_rows(metrics)
+    lines = _intro(metrics) + ["## Summary", "", markdown_table(header, rows), ""]
+    if chart_name:
+        lines += [f"![hit@n, MRR and nDCG per system]({chart_name})", ""]
+    lines += ["## By tag (all questions in the run)", "", _group_table(metrics, "by_tag", k), ""]
+    lines += ["## By primary type", "", _group_table(metrics, "by_type", k), ""]
+    lines += _failures_section(metrics)
+    path.write_text("\n".join(lines).rstrip() + "\n", encoding="utf-8")
+
+
+def write_chart(metrics: dict[str, Any], path: Path) -> None:
+    """Grouped bars of the ranking metrics per system, one panel per split (ASCII labels only)."""
+    import matplotlib  # noqa: PLC0415 - only when a chart is drawn
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    systems = metrics["systems"]
+    splits = list(next(iter(systems.values()))["splits"])
+    names = metric_names(next(iter(systems.values()))["splits"]["all"])
+    fig, axes = plt.subplots(1, len(splits), figsize=(5.5 * len(splits), 4.6), sharey=True, squeeze=False)
+    width = 0.8 / max(1, len(systems))
+    for ax, split in zip(axes[0], splits, strict=True):
+        for i, data in enumerate(systems.values()):
+            summary = data["splits"][split]
+            values = [summary[n] or 0.0 for n in names]
+            xs = [x + (i - (len(systems) - 1) / 2) * width for x in range(len(names))]
+            ax.bar(xs, values, width, label=data["label"])
+        ax.set_xticks(range(len(names)), names)
+        ax.set_ylim(0, 1)
+        ax.set_title(f"{split} (n={next(iter(systems.values()))['splits'][split]['answerable']} answerable)")
+        ax.grid(axis="y", alpha=0.3)
+    axes[0][0].set_ylabel("score")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(systems), fontsize=9, frameon=False)
+    fig.suptitle(f"Retrieval quality by system (k={metrics['meta']['k']})")
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

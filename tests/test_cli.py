@@ -1,0 +1,59 @@
+"""The `kb` CLI as a user runs it: JSON output, the issue's done-when queries, bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from kb.knowledge import KnowledgeBase
+
+
+def run_kb(*args: str, index_dir: str | None = None) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", "kb.cli"]
+    if index_dir:
+        cmd += ["--index-dir", index_dir]
+    return subprocess.run([*cmd, *args], capture_output=True, text=True, timeout=300)
+
+
+def test_search_json_fields_and_window_question(built_kb: KnowledgeBase) -> None:
+    result = run_kb("search", "窓口の待ち時間を減らす取り組み", "--mode", "hybrid", "--json", index_dir=str(built_kb.settings.index_dir))
+    assert result.returncode == 0, result.stderr
+    hits = json.loads(result.stdout)
+    for field in ("rank", "score", "chunk_id", "doc_id", "doc_title", "kind", "section", "text", "start", "end"):
+        assert field in hits[0]
+    top3 = [h["section"] for h in hits[:3]]
+    assert any("取組1-1" in s or "取組1-2" in s for s in top3), top3
+
+
+@pytest.mark.parametrize("term", ["ORDEN", "AI-OCR"])
+def test_keyword_finds_exact_terms(built_kb: KnowledgeBase, term: str) -> None:
+    hits = built_kb.search(term, mode="keyword", k=3)
+    assert term in hits[0].text
+
+
+# A command line cannot carry NUL bytes or a 100,000-character argument (the OS limits one
+# argument to 128 KiB); the library tests cover those, the CLI gets what a shell can pass.
+@pytest.mark.parametrize("query", ["", "   ", "\x07\x1b", "検" * 20_000])
+def test_bad_queries_exit_nonzero_with_bilingual_message(built_kb: KnowledgeBase, query: str) -> None:
+    result = run_kb("search", query, "--mode", "keyword", index_dir=str(built_kb.settings.index_dir))
+    assert result.returncode == 2
+    assert "エラー" in result.stderr and "error:" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_index_is_a_clear_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    result = run_kb("search", "DX", index_dir=str(tmp_path / "nothing"))
+    assert result.returncode == 2
+    assert "kb index" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_stats(built_kb: KnowledgeBase) -> None:
+    result = run_kb("stats", "--json", index_dir=str(built_kb.settings.index_dir))
+    assert result.returncode == 0, result.stderr
+    stats = json.loads(result.stdout)
+    assert stats["chunk_count"] == len(built_kb.chunks)
+    assert set(stats["kinds"]) == {"plan", "glossary", "national_strategy"}
+    assert stats["mean_chunk_chars"] <= 400
