@@ -192,7 +192,7 @@ def _shape(q: Question, sentence: str, kind: str) -> tuple[bool, float]:
 
 
 def followup_kind(question: str) -> str | None:
-    """ "other" for 「他には？」, "refer" for 「それはいつから？」 or a topic-less question, else None."""
+    """Classify a follow-up: "other" (「他には？」), "refer" (「それはいつから？」, no topic), else None."""
     norm = normalize(question)
     if _FOLLOW_OTHER.match(norm):
         return "other"
@@ -400,15 +400,17 @@ class Answerer:
         candidates = self._candidates(q, hits)
         confidence = self._confidence(q, hits, candidates, best_cosine)
         suggestions = _suggestions(hits)
-        if not hits or confidence < self.settings.abstain_threshold:
+        citations: tuple[Citation, ...] = ()
+        if hits and confidence >= self.settings.abstain_threshold:
+            citations = _citations([(c.hit, c.quote) for c in _choose(candidates)])
+        if not citations:
             text = ABSTAIN_TEXT
             if suggestions:
                 text += "\n" + SUGGESTIONS_LABEL + "\n" + "\n".join(f"・{s}" for s in suggestions)
             answer = Answer(text, False, q.query, (), suggestions, confidence, note=self.model_note)
             return _Draft(q, hits, answer, candidates)
-        chosen = _choose(candidates)
-        citations = _citations([(c.hit, c.quote) for c in chosen])
-        text = "".join(_with_marker(c.quote, cit.n) for c, cit in zip(chosen, citations, strict=True))
+        # The answer text is built from the verified citations only.
+        text = "".join(_with_marker(c.quote, c.n) for c in citations)
         answer = Answer(text, True, q.query, citations, suggestions, confidence, note=self.model_note)
         return _Draft(q, hits, answer, candidates)
 
@@ -509,14 +511,14 @@ class Answerer:
     # -- generation -----------------------------------------------------------------------
 
     def _generated(self, draft: _Draft, text: str) -> Answer:
-        """Answer from validated LLM text; raises GenerationError when no valid citation."""
+        """Answer from validated LLM text; GenerationError unless every cited passage yields a quote."""
         numbers = cited_numbers(text, len(draft.hits))
-        pairs = [(hit, closest_sentence(text, [c.quote for c in draft.candidates if c.hit is hit]))
-                 for hit in (draft.hits[k - 1] for k in numbers)]  # fmt: skip
-        citations = _citations(pairs)
-        if not citations:
+        hits = [draft.hits[k - 1] for k in numbers]
+        quotes = [closest_sentence(text, [c.quote for c in draft.candidates if c.hit is h]) for h in hits]
+        citations = _citations(list(zip(hits, quotes, strict=True)))
+        if len(citations) != len(numbers):
             raise GenerationError(
-                "生成回答の引用を確認できません", "no verifiable quote for the cited passages"
+                "生成回答の引用元から引用文を確認できません", "a cited passage has no verifiable quote"
             )
         text = renumber(text, {k: i for i, k in enumerate(numbers, start=1)})
         return replace(draft.answer, answer=text.strip(), citations=citations, generated=True, note="")
