@@ -23,7 +23,7 @@ from kb.chunk import Chunk, chunk_documents
 from kb.config import Settings
 from kb.corpus import corpus_hash, load_corpus
 from kb.embed import Embedder
-from kb.errors import IndexCorruptError, IndexMismatchError, IndexMissingError, KBError
+from kb.errors import KBError
 from kb.keyword import KeywordIndex
 from kb.knowledge import open_store
 from kb.manifest import FORMAT_VERSION, TEXT_FORMAT, Manifest, save_chunks
@@ -53,9 +53,7 @@ def _previous_vectors(settings: Settings, embedder: Embedder, chunks: list[Chunk
         old.check(settings, embedder.query_prefix, embedder.passage_prefix, tokenizer_description())
         store = open_store(settings, settings.index_dir, old.collection)
         return store.get_vectors([c.chunk_id for c in chunks])
-    except (IndexMissingError, IndexMismatchError, IndexCorruptError):
-        return {}
-    except KBError:
+    except KBError:  # no usable previous index (missing, other settings, corrupt): embed all
         return {}
 
 

@@ -210,6 +210,8 @@ class Converter:
         self.table: list[str] = []
         self.pending_caption: tuple[int, str] | None = None
         self.started = False
+        self._parent_after_figure: tuple[int, str] | None = None  # section a figure interrupted
+        self._goal_level = 0  # level of the last 基本目標N： heading (2.2 (2))
 
     # headings
 
@@ -280,7 +282,6 @@ class Converter:
     def run(self, lines: list[str]) -> list[DocOut]:
         in_toc = False
         in_colophon = False
-        self._parent_after_figure: tuple[int, str] | None = None
         for raw in lines:
             line = raw.rstrip("\n").replace("\u3000", " ")
             stripped = line.strip()
@@ -389,7 +390,7 @@ class Converter:
             self._goal_level = self.level + 1
             return
         if m := _PHASE2_ITEM.match(text):
-            level = getattr(self, "_goal_level", self.level) + 1
+            level = (self._goal_level or self.level) + 1
             self.heading(level, f"取り組み：{m.group(1).strip()}", numbered=False)
             self.para(text)  # keep the row itself as content, as for 取組 rows
             return

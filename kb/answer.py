@@ -438,7 +438,8 @@ class Answerer:
         if exclude_text:
             hits = [h for h in hits if not _cited_in(h.text, exclude_text)]
         hits = [replace(h, rank=i) for i, h in enumerate(hits[:n], start=1)]
-        # A second query embedding, kept for the raw cosine: kb.search reports fused scores only.
+        # The raw cosine, which kb.search does not report (fused scores only); the query vector
+        # comes from the embedder's cache, so this costs one vector-store lookup, not a second encode.
         semantic = self.kb.retriever.semantic_ranking(query, 1)
         return hits, float(semantic[0][1]) if semantic else 0.0
 

