@@ -87,8 +87,15 @@ def build_index(
             if current.corpus_hash == digest and current.package_version == __version__:
                 report("変更なし / index is up to date", 1.0)
                 return BuildReport(
-                    str(settings.index_dir), len(documents), len(chunks), 0, len(chunks),
-                    [e.en for e in problems], round(time.perf_counter() - started, 2), True, mean_chars,
+                    str(settings.index_dir),
+                    len(documents),
+                    len(chunks),
+                    0,
+                    len(chunks),
+                    [e.en for e in problems],
+                    round(time.perf_counter() - started, 2),
+                    True,
+                    mean_chars,
                 )
         except KBError:
             pass
@@ -152,8 +159,15 @@ def build_index(
         open_store(settings, target, collection).drop_other_collections(f"{settings.collection}-")
     report("完了 / done", 1.0)
     return BuildReport(
-        str(target), len(documents), len(chunks), len(to_embed), len(chunks) - len(to_embed),
-        [e.en for e in problems], round(time.perf_counter() - started, 2), False, mean_chars,
+        str(target),
+        len(documents),
+        len(chunks),
+        len(to_embed),
+        len(chunks) - len(to_embed),
+        [e.en for e in problems],
+        round(time.perf_counter() - started, 2),
+        False,
+        mean_chars,
     )
 
 
@@ -173,4 +187,3 @@ def _drop_collection(settings: Settings, collection: str) -> None:
         open_store(settings, settings.index_dir, collection).delete_collection()
     except KBError:
         pass
-

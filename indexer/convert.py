@@ -124,8 +124,15 @@ class DocOut:
 # --- tables ----------------------------------------------------------------------------------
 
 _LABELS = (
-    "設定の背景", "施策の方向性", "期待する効果", "関連する法令・制度・指針等",
-    "主な実施施策【所管部署】", "成果", "課題", "趣旨", "概要",
+    "設定の背景",
+    "施策の方向性",
+    "期待する効果",
+    "関連する法令・制度・指針等",
+    "主な実施施策【所管部署】",
+    "成果",
+    "課題",
+    "趣旨",
+    "概要",
 )
 
 
@@ -185,9 +192,7 @@ def render_table(rows: list[str]) -> tuple[list[Para], list[tuple[str, list[str]
                 parts[0] = previous_first
             previous_first = parts[0]
             pairs = [
-                f"{header[i]}: {p}" if i < len(header) and header[i] else p
-                for i, p in enumerate(parts)
-                if p
+                f"{header[i]}: {p}" if i < len(header) and header[i] else p for i, p in enumerate(parts) if p
             ]
             paras.append(Para(["、".join(pairs)], figure_like=True))
         else:
@@ -324,7 +329,9 @@ class Converter:
             self.heading(self.level + 1, name, numbered=False)
             self.para(name)  # the row is content too: "取組1-2 …" must be findable and quotable
             return True
-        if len(cells) == 1 and (_PHASE2_ITEM.match(first) or first.endswith("の概要") or first.endswith("の全体像")):
+        if len(cells) == 1 and (
+            _PHASE2_ITEM.match(first) or first.endswith("の概要") or first.endswith("の全体像")
+        ):
             self.line(first, False)
             return True
         starts_with_cell = bool(line.split("\t")[0].strip())
@@ -371,7 +378,11 @@ class Converter:
         if m := _CAPTION.match(text):
             self.caption(m.group(1).strip())
             return
-        if self.pending_caption is None and self._parent_after_figure is not None and _SOURCE_NOTE.match(text):
+        if (
+            self.pending_caption is None
+            and self._parent_after_figure is not None
+            and _SOURCE_NOTE.match(text)
+        ):
             self.para(text)
             return
         if m := _NUMBERED.match(text):
@@ -383,7 +394,9 @@ class Converter:
             self.heading(self.level + 1, m.group(1).strip(), numbered=False)
             return
         if m := _INITIATIVE.match(text):
-            self.heading(self.level + 1, f"取組{m.group(1)}-{m.group(2)} {m.group(3).strip()}", numbered=False)
+            self.heading(
+                self.level + 1, f"取組{m.group(1)}-{m.group(2)} {m.group(3).strip()}", numbered=False
+            )
             return
         if m := _GOAL_RESULT.match(text):
             self.heading(self.level + 1, f"基本目標{m.group(1)}：{m.group(2).strip()}", numbered=False)
@@ -459,7 +472,9 @@ def convert(source: Path, out_dir: Path) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="PDF抽出テキストを corpus/*.md に変換 / convert the extracted plan text")
+    parser = argparse.ArgumentParser(
+        description="PDF抽出テキストを corpus/*.md に変換 / convert the extracted plan text"
+    )
     parser.add_argument("--source", type=Path, default=DEFAULT_SOURCE)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT_DIR)
     args = parser.parse_args(argv)

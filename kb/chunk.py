@@ -80,9 +80,7 @@ def _units(text: str, section: Section, max_chars: int) -> list[tuple[int, int]]
     return units
 
 
-def chunk_section(
-    doc: Document, section: Section, target: int, max_chars: int, overlap: int
-) -> list[Chunk]:
+def chunk_section(doc: Document, section: Section, target: int, max_chars: int, overlap: int) -> list[Chunk]:
     """Pack a section's sentences into chunks of about ``target`` characters.
 
     A new chunk starts with the previous chunk's last sentence when that sentence is short

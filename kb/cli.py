@@ -32,7 +32,9 @@ class _Bar:
         from tqdm import tqdm  # noqa: PLC0415
 
         if self._bar is None:
-            self._bar = tqdm(total=100, file=sys.stderr, bar_format="{desc} {bar} {percentage:3.0f}% {elapsed}")
+            self._bar = tqdm(
+                total=100, file=sys.stderr, bar_format="{desc} {bar} {percentage:3.0f}% {elapsed}"
+            )
         if stage != self._stage:
             self._stage = stage
             self._bar.set_description_str(stage)
@@ -78,7 +80,10 @@ def _open(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
     kb = KnowledgeBase.open(_settings(args))
     if kb.is_stale():
-        print("注意: コーパスが索引後に変更されています（`kb index` で更新） / note: corpus changed since indexing (run `kb index`)", file=sys.stderr)
+        print(
+            "注意: コーパスが索引後に変更されています（`kb index` で更新） / note: corpus changed since indexing (run `kb index`)",
+            file=sys.stderr,
+        )
     return kb
 
 
@@ -132,7 +137,9 @@ def cmd_feedback_export(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="kb", description="枚方市情報化計画ナレッジベース / Hirakata IT plan knowledge base")
+    parser = argparse.ArgumentParser(
+        prog="kb", description="枚方市情報化計画ナレッジベース / Hirakata IT plan knowledge base"
+    )
     parser.add_argument("--config", type=Path, help="settings TOML (default: $KB_CONFIG or ./kb.toml)")
     parser.add_argument("--index-dir", type=Path, help="index folder (overrides settings)")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -161,7 +168,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_ask)
 
-    p = sub.add_parser("feedback-export", help="export feedback as eval questions / フィードバックを評価用質問に書き出し")
+    p = sub.add_parser(
+        "feedback-export", help="export feedback as eval questions / フィードバックを評価用質問に書き出し"
+    )
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--all", action="store_true", help="include 👍 answers too (default: only 👎)")
     p.set_defaults(func=cmd_feedback_export)

@@ -64,7 +64,9 @@ class Settings:
     candidate_pool: int = 200
 
     # Answers.
-    abstain_threshold: float = 0.52  # set on the dev split by kb/answer.py's confidence (tests/test_answer.py -m slow)
+    abstain_threshold: float = (
+        0.52  # set on the dev split by kb/answer.py's confidence (tests/test_answer.py -m slow)
+    )
     answer_passages: int = 5
     llm_base_url: str | None = None
     llm_model: str | None = None
@@ -140,15 +142,40 @@ def _build(values: dict[str, Any], source: str) -> Settings:
 def _validate(s: Settings) -> None:
     problems: list[tuple[str, str]] = []
     if s.default_mode not in {"keyword", "semantic", "hybrid"}:
-        problems.append(("default_mode は keyword/semantic/hybrid のいずれか", "default_mode must be keyword, semantic or hybrid"))
+        problems.append(
+            (
+                "default_mode は keyword/semantic/hybrid のいずれか",
+                "default_mode must be keyword, semantic or hybrid",
+            )
+        )
     if not 50 <= s.chunk_target_chars <= s.chunk_max_chars:
-        problems.append(("chunk_target_chars は 50 以上 chunk_max_chars 以下", "need 50 <= chunk_target_chars <= chunk_max_chars"))
+        problems.append(
+            (
+                "chunk_target_chars は 50 以上 chunk_max_chars 以下",
+                "need 50 <= chunk_target_chars <= chunk_max_chars",
+            )
+        )
     if s.fusion not in {"score", "rrf"} or not 0.0 <= s.hybrid_keyword_weight <= 1.0:
-        problems.append(("fusion は score/rrf、hybrid_keyword_weight は 0〜1", "fusion must be score or rrf; hybrid_keyword_weight in [0, 1]"))
+        problems.append(
+            (
+                "fusion は score/rrf、hybrid_keyword_weight は 0〜1",
+                "fusion must be score or rrf; hybrid_keyword_weight in [0, 1]",
+            )
+        )
     if not 0 <= s.chunk_overlap_chars < s.chunk_target_chars:
-        problems.append(("chunk_overlap_chars は chunk_target_chars 未満", "need 0 <= chunk_overlap_chars < chunk_target_chars"))
+        problems.append(
+            (
+                "chunk_overlap_chars は chunk_target_chars 未満",
+                "need 0 <= chunk_overlap_chars < chunk_target_chars",
+            )
+        )
     if s.default_k < 1 or s.candidate_pool < 1 or s.max_query_chars < 1:
-        problems.append(("default_k・candidate_pool・max_query_chars は 1 以上", "default_k, candidate_pool and max_query_chars must be >= 1"))
+        problems.append(
+            (
+                "default_k・candidate_pool・max_query_chars は 1 以上",
+                "default_k, candidate_pool and max_query_chars must be >= 1",
+            )
+        )
     if problems:
         raise ConfigError("; ".join(p[0] for p in problems), "; ".join(p[1] for p in problems))
 
@@ -166,7 +193,9 @@ def load_settings(config_file: Path | None = None, env: dict[str, str] | None = 
         except FileNotFoundError as exc:
             raise ConfigError(f"設定ファイルがありません: {path}", f"config file not found: {path}") from exc
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"設定ファイルを読めません: {path}", f"cannot parse config file {path}: {exc}") from exc
+            raise ConfigError(
+                f"設定ファイルを読めません: {path}", f"cannot parse config file {path}: {exc}"
+            ) from exc
     known = {f.name for f in fields(Settings)}
     for key, raw in env.items():
         if key.startswith("KB_") and key != "KB_CONFIG":

@@ -157,7 +157,9 @@ def corpus_files(corpus_dir: Path) -> list[Path]:
     ``corpus/source/`` holds the converter's raw input and is not indexed.
     """
     if not corpus_dir.is_dir():
-        raise CorpusError(f"コーパスのフォルダがありません: {corpus_dir}", f"corpus folder not found: {corpus_dir}")
+        raise CorpusError(
+            f"コーパスのフォルダがありません: {corpus_dir}", f"corpus folder not found: {corpus_dir}"
+        )
     return sorted(p for p in corpus_dir.iterdir() if p.is_file() and p.suffix.lower() in CORPUS_SUFFIXES)
 
 

@@ -96,7 +96,10 @@ class Embedder:
 
     @property
     def dimension(self) -> int:
-        get_dim = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
+        get_dim = (
+            getattr(self.model, "get_embedding_dimension", None)
+            or self.model.get_sentence_embedding_dimension
+        )
         return int(get_dim())
 
     def _encode(self, texts: Sequence[str], prefix: str, show_progress: bool = False) -> np.ndarray:

@@ -56,7 +56,9 @@ class KnowledgeBase:
         self._by_id = {c.chunk_id: c for c in chunks}
 
     @classmethod
-    def open(cls, settings: Settings, embedder: Embedder | None = None, progress: Progress | None = None) -> KnowledgeBase:
+    def open(
+        cls, settings: Settings, embedder: Embedder | None = None, progress: Progress | None = None
+    ) -> KnowledgeBase:
         """Open ``settings.index_dir``; raise IndexMissingError / IndexMismatchError / IndexCorruptError."""
         index_dir = settings.index_dir
         manifest = Manifest.load(index_dir)
@@ -68,9 +70,13 @@ class KnowledgeBase:
         retriever = Retriever(chunks, keyword, store, embedder, settings)
         return cls(settings, manifest, chunks, retriever)
 
-    def search(self, query: str, mode: str | None = None, k: int | None = None, filters: Filters | None = None) -> list[Hit]:
+    def search(
+        self, query: str, mode: str | None = None, k: int | None = None, filters: Filters | None = None
+    ) -> list[Hit]:
         """Ranked passages for ``query`` (modes: keyword, semantic, hybrid)."""
-        return self.retriever.search(query, mode or self.settings.default_mode, k or self.settings.default_k, filters)
+        return self.retriever.search(
+            query, mode or self.settings.default_mode, k or self.settings.default_k, filters
+        )
 
     def chunk(self, chunk_id: str) -> Chunk | None:
         return self._by_id.get(chunk_id)

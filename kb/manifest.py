@@ -47,7 +47,9 @@ class Manifest:
     build_seconds: float
 
     def save(self, directory: Path) -> None:
-        (directory / MANIFEST).write_text(json.dumps(asdict(self), ensure_ascii=False, indent=2), encoding="utf-8")
+        (directory / MANIFEST).write_text(
+            json.dumps(asdict(self), ensure_ascii=False, indent=2), encoding="utf-8"
+        )
 
     @classmethod
     def load(cls, directory: Path) -> Manifest:
@@ -87,7 +89,8 @@ class Manifest:
         ]
         if diffs:
             raise IndexMismatchError(
-                "インデックスが現在の設定と一致しません（`kb index --rebuild` で作り直してください）: " + "; ".join(diffs),
+                "インデックスが現在の設定と一致しません（`kb index --rebuild` で作り直してください）: "
+                + "; ".join(diffs),
                 "the index was built with other settings (run `kb index --rebuild`): " + "; ".join(diffs),
             )
 

@@ -27,7 +27,9 @@ class Filters:
     chapter: str | None = None
 
     def allows(self, chunk: Chunk) -> bool:
-        return (not self.kinds or chunk.kind in self.kinds) and (not self.chapter or chunk.chapter == self.chapter)
+        return (not self.kinds or chunk.kind in self.kinds) and (
+            not self.chapter or chunk.chapter == self.chapter
+        )
 
     def chroma_where(self) -> dict[str, Any] | None:
         clauses: list[dict[str, Any]] = []
@@ -73,7 +75,9 @@ def clean_query(query: str, max_chars: int) -> str:
         )
     cleaned = normalize(query)
     if not cleaned:
-        raise InvalidQueryError("検索語が空です。調べたい言葉を入力してください", "the query is empty; type what to look for")
+        raise InvalidQueryError(
+            "検索語が空です。調べたい言葉を入力してください", "the query is empty; type what to look for"
+        )
     return query.strip()
 
 
@@ -144,7 +148,9 @@ class Retriever:
         where = filters.chroma_where() if filters else None
         return self.store.query(vector, n, where)
 
-    def search(self, query: str, mode: str = "hybrid", k: int = 5, filters: Filters | None = None) -> list[Hit]:
+    def search(
+        self, query: str, mode: str = "hybrid", k: int = 5, filters: Filters | None = None
+    ) -> list[Hit]:
         """Ranked hits for ``query``; raises InvalidQueryError for unusable input."""
         if mode not in MODES:
             raise InvalidQueryError(
@@ -152,7 +158,9 @@ class Retriever:
                 f"mode must be one of {', '.join(MODES)} (got {mode!r})",
             )
         if not 1 <= k <= 100:
-            raise InvalidQueryError("件数 k は 1〜100 で指定してください", f"k must be between 1 and 100 (got {k})")
+            raise InvalidQueryError(
+                "件数 k は 1〜100 で指定してください", f"k must be between 1 and 100 (got {k})"
+            )
         query = clean_query(query, self.settings.max_query_chars)
         pool = max(k, self.settings.candidate_pool)
         if mode == "keyword":

@@ -68,7 +68,9 @@ def _client(path: Path | None, host: str | None, port: int):  # type: ignore[no-
 class VectorStore:
     """One Chroma collection of chunk vectors, with kind/chapter/doc metadata for filters."""
 
-    def __init__(self, collection_name: str, path: Path | None = None, host: str | None = None, port: int = 8000):
+    def __init__(
+        self, collection_name: str, path: Path | None = None, host: str | None = None, port: int = 8000
+    ):
         self.collection_name = collection_name
         self._client = _client(path, host, port)
         try:
@@ -104,9 +106,13 @@ class VectorStore:
         vectors = found.get("embeddings")
         if vectors is None:
             return {}
-        return {cid: np.asarray(vec, dtype=np.float32) for cid, vec in zip(found["ids"], vectors, strict=True)}
+        return {
+            cid: np.asarray(vec, dtype=np.float32) for cid, vec in zip(found["ids"], vectors, strict=True)
+        }
 
-    def query(self, vector: np.ndarray, k: int, where: dict[str, Any] | None = None) -> list[tuple[str, float]]:
+    def query(
+        self, vector: np.ndarray, k: int, where: dict[str, Any] | None = None
+    ) -> list[tuple[str, float]]:
         """(chunk id, cosine similarity) pairs, best first."""
         n = self.count()
         if n == 0:
@@ -119,7 +125,9 @@ class VectorStore:
                 include=["distances"],
             )
         except Exception as exc:  # noqa: BLE001
-            raise StoreError("Chroma の検索に失敗しました", f"Chroma query failed: {type(exc).__name__}: {exc}") from exc
+            raise StoreError(
+                "Chroma の検索に失敗しました", f"Chroma query failed: {type(exc).__name__}: {exc}"
+            ) from exc
         ids = result["ids"][0]
         distances = (result.get("distances") or [[]])[0]
         return [(cid, 1.0 - float(d)) for cid, d in zip(ids, distances, strict=True)]

@@ -19,10 +19,28 @@ def run_kb(*args: str, index_dir: str | None = None) -> subprocess.CompletedProc
 
 
 def test_search_json_fields_and_window_question(built_kb: KnowledgeBase) -> None:
-    result = run_kb("search", "窓口の待ち時間を減らす取り組み", "--mode", "hybrid", "--json", index_dir=str(built_kb.settings.index_dir))
+    result = run_kb(
+        "search",
+        "窓口の待ち時間を減らす取り組み",
+        "--mode",
+        "hybrid",
+        "--json",
+        index_dir=str(built_kb.settings.index_dir),
+    )
     assert result.returncode == 0, result.stderr
     hits = json.loads(result.stdout)
-    for field in ("rank", "score", "chunk_id", "doc_id", "doc_title", "kind", "section", "text", "start", "end"):
+    for field in (
+        "rank",
+        "score",
+        "chunk_id",
+        "doc_id",
+        "doc_title",
+        "kind",
+        "section",
+        "text",
+        "start",
+        "end",
+    ):
         assert field in hits[0]
     top3 = [h["section"] for h in hits[:3]]
     assert any("取組1-1" in s or "取組1-2" in s for s in top3), top3

@@ -135,7 +135,8 @@ def test_empty_corpus_is_a_clear_error(tmp_path: Path, base_settings: Settings, 
 
 def test_plain_text_headings_detected(small_settings: Settings, embedder: Embedder) -> None:
     (small_settings.corpus_dir / "memo.txt").write_text(
-        "第1章 概要\n\nこのメモはテストです。\n\n1.1 目的\n\n電子申請を広げることが目的です。\n", encoding="utf-8"
+        "第1章 概要\n\nこのメモはテストです。\n\n1.1 目的\n\n電子申請を広げることが目的です。\n",
+        encoding="utf-8",
     )
     build_index(small_settings, embedder)
     kb = KnowledgeBase.open(small_settings, embedder)
@@ -161,5 +162,7 @@ def test_index_dir_can_be_copied(small_settings: Settings, embedder: Embedder, t
     copy = tmp_path / "copy"
     shutil.copytree(small_settings.index_dir, copy)
     original = KnowledgeBase.open(small_settings, embedder).search("窓口", mode="semantic", k=2)
-    copied = KnowledgeBase.open(small_settings.replace(index_dir=copy), embedder).search("窓口", mode="semantic", k=2)
+    copied = KnowledgeBase.open(small_settings.replace(index_dir=copy), embedder).search(
+        "窓口", mode="semantic", k=2
+    )
     assert [h.chunk_id for h in copied] == [h.chunk_id for h in original]

@@ -19,7 +19,17 @@ def test_normalize_is_idempotent(text: str) -> None:
 
 def test_word_tokens_fixed_sentence() -> None:
     tokens = word_tokens("マイナンバーカードを用いた保険資格確認")
-    assert tokens == ["マイ", "ナンバー", "カード", "マイナンバーカード", "用いる", "保険", "資格", "確認", "保険資格確認"]
+    assert tokens == [
+        "マイ",
+        "ナンバー",
+        "カード",
+        "マイナンバーカード",
+        "用いる",
+        "保険",
+        "資格",
+        "確認",
+        "保険資格確認",
+    ]
 
 
 def test_acronyms_survive() -> None:
@@ -41,4 +51,6 @@ def test_sentence_spans_slice_back() -> None:
     text = "第一文です。第二文！\n箇条書き\n最後"
     spans = sentence_spans(text)
     assert [text[a:b].strip() for a, b in spans] == ["第一文です。", "第二文！", "箇条書き", "最後"]
-    assert [text[a:b] for a, b in spans] == sorted({text[a:b] for a, b in spans}, key=text.index)  # no overlaps
+    assert [text[a:b] for a, b in spans] == sorted(
+        {text[a:b] for a, b in spans}, key=text.index
+    )  # no overlaps
