@@ -25,12 +25,14 @@ import gradio as gr
 
 from kb import render
 from kb.answer import Answerer
+from kb.chunk import SectionRef
 from kb.config import Settings, load_settings
 from kb.corpus import Document
 from kb.errors import IndexCorruptError, IndexMismatchError, IndexMissingError, KBError
 from kb.feedback import FeedbackStore
 from kb.knowledge import KnowledgeBase
-from kb.retrieve import Filters, clean_query
+from kb.query import QUESTION, validate_query
+from kb.retrieve import Filters
 
 log = logging.getLogger("kb.app")
 
@@ -204,14 +206,13 @@ class KBService:
             parts.append(render.ready_html(len(self.documents), m.chunk_count, m.built_at, model_note))
         return "".join(parts)
 
-    def section_text(self, path: str) -> str | None:
-        """HTML of the text under a "document title › heading › …" path (an abstention's suggestion)."""
-        for doc in self.documents.values():
-            if path == doc.title or path.startswith(doc.title + " › "):
-                key = path[len(doc.title) + 3 :] or render.FRONT_MATTER_KEY
-                node = next((n for n in render.section_tree(doc) if n.key == key), None)
-                return render.passage_html(doc.text[node.start : node.end].strip("\n")) if node else None
-        return None
+    def section_text(self, ref: SectionRef) -> str | None:
+        """HTML of the text under a section (an abstention's suggestion)."""
+        doc = self.documents.get(ref.doc_id)
+        if doc is None:
+            return None
+        node = next((n for n in render.section_tree(doc) if n.heading_path == ref.heading_path), None)
+        return render.passage_html(doc.text[node.start : node.end].strip("\n")) if node else None
 
     def section_view(self, citation: Any) -> render.SectionView | None:
         chunk = self.kb.chunk(citation.chunk_id) if self.kb else None
@@ -244,7 +245,7 @@ def make_handlers(service: KBService, feedback: Callable[[], FeedbackStore]) -> 
         history = list(history or [])
         try:
             _, answerer = service.require()
-            question = clean_query(question, service.settings.max_query_chars)
+            question = validate_query(question, service.settings.max_query_chars, QUESTION)
         except Exception as exc:  # noqa: BLE001 - shown to the user, never a stack trace
             yield chat, history, render.error_html(_friendly(exc)), gr.skip(), gr.skip()
             return
@@ -268,7 +269,7 @@ def make_handlers(service: KBService, feedback: Callable[[], FeedbackStore]) -> 
         panel = render.searched_query_html(ans.query, ans.note)
         if not ans.answerable:
             panel += render.suggestions_html(
-                ans.suggestions, [service.section_text(p) for p in ans.suggestions]
+                [s.location for s in ans.suggestions], [service.section_text(s) for s in ans.suggestions]
             )
         cards = [render.citation_card(c, service.section_view(c)) for c in ans.citations]
         panel += render.citations_html(cards, ans.answerable)

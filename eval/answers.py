@@ -60,7 +60,7 @@ def run_answers(
     kb: KnowledgeBase, answerer: Any, questions: Sequence[Question], progress: bool = False
 ) -> list[AnswerRun]:
     """Answer every question (after one untimed warm-up) and check each answer."""
-    from tqdm import tqdm  # noqa: PLC0415
+    from tqdm import tqdm
 
     if questions:
         answerer.answer(questions[0].question)
@@ -207,7 +207,7 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from kb.answer import Answerer  # noqa: PLC0415 - only this CLI needs it
+    from kb.answer import Answerer
 
     args = _parse_args(argv)
     try:

@@ -98,13 +98,13 @@ class TutorialBaseline:
     @classmethod
     def build(cls, corpus_dir: Path, embedder: Embedder, workdir: Path, k: int = 10) -> TutorialBaseline:
         """Split, index (BM25 + Chroma in ``workdir``) and fuse, as the tutorial does."""
-        from langchain_chroma import Chroma  # noqa: PLC0415 - heavy imports, baseline only
-        from langchain_classic.retrievers import EnsembleRetriever  # noqa: PLC0415
+        from langchain_chroma import Chroma
+        from langchain_classic.retrievers import EnsembleRetriever
 
         with warnings.catch_warnings():
             # The tutorials still use langchain-community's BM25Retriever; its sunset notice is noise here.
             warnings.simplefilter("ignore", DeprecationWarning)
-            from langchain_community.retrievers import BM25Retriever  # noqa: PLC0415
+            from langchain_community.retrievers import BM25Retriever
 
         documents, _ = load_corpus(corpus_dir)
         chunks = split_corpus(documents)
@@ -145,6 +145,6 @@ class TutorialBaseline:
 
 
 def _chroma_settings():  # type: ignore[no-untyped-def]
-    from chromadb.config import Settings as ChromaSettings  # noqa: PLC0415
+    from chromadb.config import Settings as ChromaSettings
 
     return ChromaSettings(anonymized_telemetry=False)

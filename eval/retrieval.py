@@ -44,7 +44,7 @@ def torch_threads(n: int | None) -> Iterator[None]:
     if n is None:
         yield
         return
-    import torch  # noqa: PLC0415 - already imported by the embedder in practice
+    import torch
 
     previous = torch.get_num_threads()
     torch.set_num_threads(n)
@@ -80,7 +80,7 @@ def run_system(
     name: str, search: Search, questions: Sequence[Question], progress: bool = False
 ) -> list[QuestionRun]:
     """Time ``search`` on each question (after one untimed warm-up query)."""
-    from tqdm import tqdm  # noqa: PLC0415
+    from tqdm import tqdm
 
     if questions:
         # Warm-up: the first query pays for lazy model loading and caches; it is not timed.

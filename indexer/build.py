@@ -11,7 +11,6 @@ from __future__ import annotations
 import shutil
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,11 +25,9 @@ from kb.embed import Embedder
 from kb.errors import KBError
 from kb.keyword import KeywordIndex
 from kb.knowledge import open_store
-from kb.manifest import FORMAT_VERSION, TEXT_FORMAT, Manifest, save_chunks
+from kb.manifest import Manifest, index_contract, save_chunks
+from kb.progress import Progress
 from kb.store import release_clients
-from kb.text import tokenizer_description
-
-Progress = Callable[[str, float], None]
 
 
 @dataclass(frozen=True)
@@ -50,7 +47,7 @@ def _previous_vectors(settings: Settings, embedder: Embedder, chunks: list[Chunk
     """Vectors of chunks that the current index already holds, when it used the same model."""
     try:
         old = Manifest.load(settings.index_dir)
-        old.check(settings, embedder.query_prefix, embedder.passage_prefix, tokenizer_description())
+        old.check(index_contract(settings, embedder.query_prefix, embedder.passage_prefix))
         store = open_store(settings, settings.index_dir, old.collection)
         return store.get_vectors([c.chunk_id for c in chunks])
     except KBError:  # no usable previous index (missing, other settings, corrupt): embed all
@@ -80,10 +77,11 @@ def build_index(
     digest = corpus_hash(documents)
     mean_chars = round(sum(len(c.text) for c in chunks) / max(1, len(chunks)), 1)
 
+    contract = index_contract(settings, embedder.query_prefix, embedder.passage_prefix)
     if not rebuild:
         try:
             current = Manifest.load(settings.index_dir)
-            current.check(settings, embedder.query_prefix, embedder.passage_prefix, tokenizer_description())
+            current.check(contract)
             if current.corpus_hash == digest and current.package_version == __version__:
                 report("変更なし / index is up to date", 1.0)
                 return BuildReport(
@@ -120,7 +118,13 @@ def build_index(
     try:
         tmp.mkdir(parents=True)
         report("索引書き込み / writing index", 0.92)
-        KeywordIndex.build([c.chunk_id for c in chunks], [c.index_text for c in chunks]).save(tmp / "keyword")
+        KeywordIndex.build(
+            [c.chunk_id for c in chunks],
+            [c.index_text for c in chunks],
+            settings.bm25_k1,
+            settings.bm25_b,
+            settings.bigram_weight,
+        ).save(tmp / "keyword")
         save_chunks(tmp, chunks)
         store = open_store(settings, tmp, collection)
         store.add(
@@ -131,20 +135,11 @@ def build_index(
         del store
         seconds = round(time.perf_counter() - started, 2)
         Manifest(
-            format_version=FORMAT_VERSION,
+            contract=contract,
             package_version=__version__,
-            embedding_model=settings.embedding_model,
             embedding_dimension=dimension,
-            query_prefix=embedder.query_prefix,
-            passage_prefix=embedder.passage_prefix,
-            tokenizer=tokenizer_description(),
-            text_format=TEXT_FORMAT,
-            chunk_target_chars=settings.chunk_target_chars,
-            chunk_max_chars=settings.chunk_max_chars,
-            chunk_overlap_chars=settings.chunk_overlap_chars,
             corpus_hash=digest,
             collection=collection,
-            chroma_host=settings.chroma_host,
             chunk_count=len(chunks),
             built_at=datetime.now(UTC).isoformat(timespec="seconds"),
             build_seconds=seconds,

@@ -8,14 +8,32 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from kb.corpus import Document, Section
+from kb.corpus import SECTION_SEPARATOR, Document, Section
 from kb.text import sentence_spans
 
-SECTION_SEPARATOR = " › "
 # Tables of contents are navigation, not content: browsable, never retrieved.
 NAVIGATION_HEADINGS = {"目次", "もくじ", "Contents", "Table of Contents"}
+
+
+@dataclass(frozen=True)
+class SectionRef:
+    """A place in the corpus: a document and a heading path (what suggestions point to)."""
+
+    doc_id: str
+    doc_title: str
+    heading_path: tuple[str, ...]
+
+    @property
+    def section(self) -> str:
+        """The heading path as one string, e.g. "第4章 … › 4.2 … › 取組1-2 …"."""
+        return SECTION_SEPARATOR.join(self.heading_path)
+
+    @property
+    def location(self) -> str:
+        """「document › section」 as shown to people; the document title alone at its top."""
+        return SECTION_SEPARATOR.join((self.doc_title, *self.heading_path))
 
 
 @dataclass(frozen=True)
@@ -32,9 +50,19 @@ class Chunk:
     text: str
 
     @property
+    def ref(self) -> SectionRef:
+        """Where this chunk sits: its document and heading path."""
+        return SectionRef(self.doc_id, self.doc_title, self.heading_path)
+
+    @property
     def section(self) -> str:
         """The heading path as one string, e.g. "第4章 … › 4.2 … › 取組1-2 …"."""
-        return SECTION_SEPARATOR.join(self.heading_path)
+        return self.ref.section
+
+    @property
+    def location(self) -> str:
+        """「document › section」, the citation's place as shown to people."""
+        return self.ref.location
 
     @property
     def chapter(self) -> str:
@@ -122,15 +150,8 @@ def _merge_tiny_tail(doc: Document, chunks: list[Chunk], max_chars: int) -> list
     if len(chunks) >= 2 and len(chunks[-1].text) < 40 and chunks[-1].end - chunks[-2].start <= max_chars:
         prev, last = chunks[-2], chunks[-1]
         text = doc.text[prev.start : last.end]
-        merged = Chunk(
-            chunk_id=_chunk_id(prev.doc_id, prev.heading_path, text),
-            doc_id=prev.doc_id,
-            doc_title=prev.doc_title,
-            kind=prev.kind,
-            heading_path=prev.heading_path,
-            start=prev.start,
-            end=last.end,
-            text=text,
+        merged = replace(
+            prev, chunk_id=_chunk_id(prev.doc_id, prev.heading_path, text), end=last.end, text=text
         )
         return [*chunks[:-2], merged]
     return chunks

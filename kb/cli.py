@@ -29,7 +29,7 @@ class _Bar:
     def __call__(self, stage: str, fraction: float) -> None:
         if not self._enabled:
             return
-        from tqdm import tqdm  # noqa: PLC0415
+        from tqdm import tqdm
 
         if self._bar is None:
             self._bar = tqdm(
@@ -54,7 +54,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    from indexer.build import build_index  # noqa: PLC0415
+    from indexer.build import build_index
 
     bar = _Bar(not args.quiet)
     try:
@@ -76,7 +76,7 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 
 def _open(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    from kb.knowledge import KnowledgeBase  # noqa: PLC0415
+    from kb.knowledge import KnowledgeBase
 
     kb = KnowledgeBase.open(_settings(args))
     if kb.is_stale():
@@ -88,7 +88,7 @@ def _open(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from kb.retrieve import Filters  # noqa: PLC0415
+    from kb.retrieve import Filters
 
     kb = _open(args)
     filters = Filters(kinds=tuple(args.kind or ()), chapter=args.chapter)
@@ -99,7 +99,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     if not hits:
         print("該当する箇所は見つかりませんでした / no matching passages")
     for h in hits:
-        print(f"[{h.rank}] {h.score:.4f}  {h.doc_title} › {h.section}")
+        print(f"[{h.rank}] {h.score:.4f}  {h.location}")
         print("    " + h.text.replace("\n", "\n    "))
     return 0
 
@@ -116,7 +116,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from kb.answer import Answerer  # noqa: PLC0415
+    from kb.answer import Answerer
 
     kb = _open(args)
     answer = Answerer.from_settings(kb, kb.settings).answer(args.question)
@@ -128,7 +128,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_feedback_export(args: argparse.Namespace) -> int:
-    from kb.feedback import FeedbackStore  # noqa: PLC0415
+    from kb.feedback import FeedbackStore
 
     settings = _settings(args)
     count = FeedbackStore(settings.feedback_db).export_questions(args.out, only_negative=not args.all)

@@ -62,6 +62,12 @@ class Settings:
     hybrid_keyword_weight: float = 0.5  # the semantic side gets 1 - this
     rrf_k: int = 60
     candidate_pool: int = 200
+    # Keyword index (bm25s). b=0.5: milder length normalisation, so one-line glossary pointers
+    # (「次節のとおり」) do not outrank the passages they point to; bigram scores count half of word
+    # scores (both swept on the dev questions, flat around these values). Recorded in the manifest.
+    bm25_k1: float = 1.2
+    bm25_b: float = 0.5
+    bigram_weight: float = 0.5
 
     # Answers.
     abstain_threshold: float = (

@@ -15,6 +15,8 @@ from pathlib import Path
 
 from kb.errors import CorpusError
 
+#: Between the parts of a heading path as shown to people: 「第4章 … › 4.2 … › 取組1-2 …」.
+SECTION_SEPARATOR = " › "
 KINDS = ("plan", "glossary", "national_strategy", "other")
 CORPUS_SUFFIXES = (".md", ".txt")
 MAX_FILE_BYTES = 20 * 1024 * 1024
@@ -40,7 +42,7 @@ class Section:
 
     @property
     def title(self) -> str:
-        return " › ".join(self.heading_path)
+        return SECTION_SEPARATOR.join(self.heading_path)
 
 
 @dataclass(frozen=True)

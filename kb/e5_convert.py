@@ -28,7 +28,7 @@ import re
 import shutil
 import struct
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,11 +37,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from kb.errors import ModelError
+from kb.progress import Progress
 
 if TYPE_CHECKING:
     from tokenizers import Tokenizer
 
-Progress = Callable[[str, float], None]
 
 #: Bump when the folder layout or conversion changes, so old caches are not reused.
 FORMAT_VERSION = 1

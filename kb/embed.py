@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import os
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from kb.config import PACKAGED_E5, Settings
 from kb.errors import ModelError
+from kb.progress import Progress
 
 # Set before sentence-transformers/transformers import: the hub is unreachable here and a
 # download attempt would hang instead of failing.
@@ -25,8 +26,6 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 # OpenMP threads that spin while waiting made one query take 1-2 s instead of ~70 ms on a
 # busy 2-core machine (measured by bench/bench_embed.py); passive waiting costs little idle.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-Progress = Callable[[str, float], None]
 
 
 def default_prefixes(model_name: str) -> tuple[str, str]:
@@ -61,7 +60,7 @@ class Embedder:
 
     def _resolve_path(self) -> str:
         if self.model_name == PACKAGED_E5:
-            from kb.e5_convert import ensure_packaged_e5  # noqa: PLC0415 - heavy, first use only
+            from kb.e5_convert import ensure_packaged_e5
 
             return str(ensure_packaged_e5(self._settings.model_cache_dir, self._progress))
         return self.model_name
@@ -69,15 +68,15 @@ class Embedder:
     def _load(self):  # type: ignore[no-untyped-def]
         path = self._resolve_path()
         try:
-            import transformers  # noqa: PLC0415
-            from sentence_transformers import SentenceTransformer  # noqa: PLC0415
+            import transformers
+            from sentence_transformers import SentenceTransformer
 
             # Library chatter (load reports, weight-loading bars) would bury the CLI's output.
             transformers.logging.set_verbosity_error()
             transformers.utils.logging.disable_progress_bar()
 
             return SentenceTransformer(path, device=self._settings.device)
-        except Exception as exc:  # noqa: BLE001 - any loader failure becomes one clear message
+        except Exception as exc:
             local = Path(path).exists()
             hint_ja = (
                 "フォルダの中身を確認してください"

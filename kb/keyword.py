@@ -17,14 +17,9 @@ import numpy as np
 from kb.errors import IndexCorruptError
 from kb.text import char_bigrams, word_tokens
 
-# Weight of the bigram scores against word scores (tuned on the dev questions, see eval/).
-BIGRAM_WEIGHT = 0.5
 
-
-def _build(token_lists: list[list[str]]) -> bm25s.BM25:
-    # b=0.5: milder length normalisation, so one-line glossary pointers ("次節のとおり")
-    # do not outrank the passages they point to (swept on the dev questions; flat around here).
-    index = bm25s.BM25(k1=1.2, b=0.5, method="lucene")
+def _build(token_lists: list[list[str]], k1: float, b: float) -> bm25s.BM25:
+    index = bm25s.BM25(k1=k1, b=b, method="lucene")
     # An empty document would break bm25s' vocabulary; give it a placeholder token.
     index.index([tokens or ["\x00"] for tokens in token_lists], show_progress=False)
     return index
@@ -39,30 +34,41 @@ def _scores(index: bm25s.BM25, tokens: Sequence[str]) -> np.ndarray:
 
 
 class KeywordIndex:
-    """Two BM25 indices over the same chunks, in chunk order."""
+    """Two BM25 indices over the same chunks, in chunk order. BM25 k1/b and the bigram weight
+    are Settings (bm25_k1, bm25_b, bigram_weight), recorded in the index manifest."""
 
-    def __init__(self, chunk_ids: list[str], words: bm25s.BM25, bigrams: bm25s.BM25):
+    def __init__(
+        self, chunk_ids: list[str], words: bm25s.BM25, bigrams: bm25s.BM25, bigram_weight: float = 0.5
+    ):
         self.chunk_ids = chunk_ids
-        self._words = words
-        self._bigrams = bigrams
+        self.words = words
+        self.bigrams = bigrams
+        self.bigram_weight = bigram_weight
 
     @classmethod
-    def build(cls, chunk_ids: list[str], texts: Sequence[str]) -> KeywordIndex:
+    def build(
+        cls, chunk_ids: list[str], texts: Sequence[str], k1: float, b: float, bigram_weight: float
+    ) -> KeywordIndex:
         return cls(
             list(chunk_ids),
-            _build([word_tokens(t) for t in texts]),
-            _build([char_bigrams(t) for t in texts]),
+            _build([word_tokens(t) for t in texts], k1, b),
+            _build([char_bigrams(t) for t in texts], k1, b),
+            bigram_weight,
         )
+
+    def vocabulary(self) -> dict[str, int]:
+        """The word index's terms (lemmas, compounds, Latin runs) and their ids."""
+        return dict(self.words.vocab_dict)
 
     def scores(self, query: str) -> np.ndarray:
         """Combined score per chunk (same order as ``chunk_ids``), 0 where nothing matched."""
-        words = _scores(self._words, word_tokens(query))
-        bigrams = _scores(self._bigrams, char_bigrams(query))
+        words = _scores(self.words, word_tokens(query))
+        bigrams = _scores(self.bigrams, char_bigrams(query))
         combined = np.zeros(len(self.chunk_ids), dtype=np.float32)
         if words.max(initial=0.0) > 0:
             combined += words / words.max()
         if bigrams.max(initial=0.0) > 0:
-            combined += BIGRAM_WEIGHT * bigrams / bigrams.max()
+            combined += self.bigram_weight * bigrams / bigrams.max()
         return combined
 
     def search(self, query: str, k: int, allowed: np.ndarray | None = None) -> list[tuple[str, float]]:
@@ -75,12 +81,12 @@ class KeywordIndex:
 
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
-        self._words.save(str(directory / "words"), show_progress=False)
-        self._bigrams.save(str(directory / "bigrams"), show_progress=False)
+        self.words.save(str(directory / "words"), show_progress=False)
+        self.bigrams.save(str(directory / "bigrams"), show_progress=False)
         (directory / "chunk_ids.json").write_text(json.dumps(self.chunk_ids), encoding="utf-8")
 
     @classmethod
-    def load(cls, directory: Path) -> KeywordIndex:
+    def load(cls, directory: Path, bigram_weight: float = 0.5) -> KeywordIndex:
         try:
             chunk_ids = json.loads((directory / "chunk_ids.json").read_text(encoding="utf-8"))
             words = bm25s.BM25.load(str(directory / "words"), show_progress=False)
@@ -90,4 +96,4 @@ class KeywordIndex:
                 f"キーワード索引が壊れています: {directory}（`kb index --rebuild` で作り直してください）",
                 f"keyword index is corrupt at {directory} (run `kb index --rebuild`): {exc}",
             ) from exc
-        return cls(chunk_ids, words, bigrams)
+        return cls(chunk_ids, words, bigrams, bigram_weight)

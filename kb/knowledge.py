@@ -14,13 +14,13 @@ from pathlib import Path
 from kb.chunk import Chunk
 from kb.config import Settings
 from kb.corpus import Document, corpus_hash, load_corpus
-from kb.embed import Embedder, Progress
+from kb.embed import Embedder
 from kb.errors import CorpusError
 from kb.keyword import KeywordIndex
-from kb.manifest import Manifest, load_chunks
+from kb.manifest import Manifest, index_contract, load_chunks
+from kb.progress import Progress
 from kb.retrieve import Filters, Hit, Retriever
 from kb.store import VectorStore
-from kb.text import tokenizer_description
 
 
 def open_store(settings: Settings, index_dir: Path, collection: str) -> VectorStore:
@@ -63,9 +63,9 @@ class KnowledgeBase:
         index_dir = settings.index_dir
         manifest = Manifest.load(index_dir)
         embedder = embedder or Embedder(settings, progress)
-        manifest.check(settings, embedder.query_prefix, embedder.passage_prefix, tokenizer_description())
+        manifest.check(index_contract(settings, embedder.query_prefix, embedder.passage_prefix))
         chunks = load_chunks(index_dir)
-        keyword = KeywordIndex.load(index_dir / "keyword")
+        keyword = KeywordIndex.load(index_dir / "keyword", settings.bigram_weight)
         store = open_store(settings, index_dir, manifest.collection)
         retriever = Retriever(chunks, keyword, store, embedder, settings)
         return cls(settings, manifest, chunks, retriever)

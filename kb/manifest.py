@@ -6,6 +6,10 @@ Layout of an index directory (``Settings.index_dir``)::
     chunks.jsonl    one Chunk per line (text, offsets, heading path)
     keyword/        the two BM25 indices (bm25s)
     chroma/         embedded Chroma (absent when a Chroma server is configured)
+
+Everything that changes what the index contains or how it ranks is in one dict,
+:func:`index_contract`, written at build time and compared at open time by the same function,
+so editing a tokeniser setting, a stop list, a BM25 parameter or the model asks for a rebuild.
 """
 
 from __future__ import annotations
@@ -13,38 +17,63 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
+from kb import lexicon
 from kb.chunk import Chunk
 from kb.config import Settings
 from kb.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
+from kb.text import tokenizer_description
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 # Bump when what is embedded or keyword-indexed per chunk changes (Chunk.embed_text /
 # index_text): chunk ids hash only the content, so old vectors would otherwise be reused.
 TEXT_FORMAT = "embed=body;keyword=title|path+body;v2"
 MANIFEST = "manifest.json"
 CHUNKS = "chunks.jsonl"
+_REBUILD = ("`kb index --rebuild` で作り直してください", "run `kb index --rebuild`")
+
+
+def index_contract(settings: Settings, query_prefix: str, passage_prefix: str) -> dict[str, Any]:
+    """Every setting an index depends on; an index is usable only where this is equal."""
+    return {
+        "format_version": FORMAT_VERSION,
+        "text_format": TEXT_FORMAT,
+        "embedding_model": settings.embedding_model,
+        "query_prefix": query_prefix,
+        "passage_prefix": passage_prefix,
+        "tokenizer": tokenizer_description(),
+        "stop_lists": lexicon.fingerprint(),
+        "chunk_target_chars": settings.chunk_target_chars,
+        "chunk_max_chars": settings.chunk_max_chars,
+        "chunk_overlap_chars": settings.chunk_overlap_chars,
+        "bm25_k1": settings.bm25_k1,
+        "bm25_b": settings.bm25_b,
+        "bigram_weight": settings.bigram_weight,
+        "chroma_host": settings.chroma_host,
+    }
 
 
 @dataclass(frozen=True)
 class Manifest:
-    format_version: int
+    """The contract an index was built under, and facts about the build."""
+
+    contract: dict[str, Any]
     package_version: str
-    embedding_model: str
     embedding_dimension: int
-    query_prefix: str
-    passage_prefix: str
-    tokenizer: str
-    text_format: str
-    chunk_target_chars: int
-    chunk_max_chars: int
-    chunk_overlap_chars: int
     corpus_hash: str
     collection: str
-    chroma_host: str | None
     chunk_count: int
     built_at: str
     build_seconds: float
+
+    @property
+    def embedding_model(self) -> str:
+        return str(self.contract.get("embedding_model", ""))
+
+    @property
+    def tokenizer(self) -> str:
+        return str(self.contract.get("tokenizer", ""))
 
     def save(self, directory: Path) -> None:
         (directory / MANIFEST).write_text(
@@ -61,37 +90,36 @@ class Manifest:
             )
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-            return cls(**data)
-        except (OSError, ValueError, TypeError) as exc:
+        except (OSError, ValueError) as exc:
             raise IndexCorruptError(
-                f"インデックスの manifest が壊れています: {path}（`kb index --rebuild` で作り直してください）",
-                f"index manifest is corrupt at {path} (run `kb index --rebuild`): {exc}",
+                f"インデックスの manifest が壊れています: {path}（{_REBUILD[0]}）",
+                f"index manifest is corrupt at {path} ({_REBUILD[1]}): {exc}",
+            ) from exc
+        if not isinstance(data, dict) or "contract" not in data:
+            raise IndexMismatchError(
+                f"インデックスは旧い形式で作られています: {directory}（{_REBUILD[0]}）",
+                f"the index at {directory} was built by an older version ({_REBUILD[1]})",
+            )
+        try:
+            return cls(**data)
+        except TypeError as exc:
+            raise IndexCorruptError(
+                f"インデックスの manifest が壊れています: {path}（{_REBUILD[0]}）",
+                f"index manifest is corrupt at {path} ({_REBUILD[1]}): {exc}",
             ) from exc
 
-    def check(self, settings: Settings, query_prefix: str, passage_prefix: str, tokenizer: str) -> None:
-        """Raise IndexMismatchError naming every setting that differs from the build."""
-        expected = {
-            "format_version": FORMAT_VERSION,
-            "embedding_model": settings.embedding_model,
-            "query_prefix": query_prefix,
-            "passage_prefix": passage_prefix,
-            "tokenizer": tokenizer,
-            "text_format": TEXT_FORMAT,
-            "chunk_target_chars": settings.chunk_target_chars,
-            "chunk_max_chars": settings.chunk_max_chars,
-            "chunk_overlap_chars": settings.chunk_overlap_chars,
-            "chroma_host": settings.chroma_host,
-        }
+    def check(self, expected: dict[str, Any]) -> None:
+        """Raise IndexMismatchError naming every contract entry that differs from ``expected``."""
+        keys = sorted(set(expected) | set(self.contract))
         diffs = [
-            f"{key}: index={getattr(self, key)!r} settings={value!r}"
-            for key, value in expected.items()
-            if getattr(self, key) != value
+            f"{key}: index={self.contract.get(key)!r} settings={expected.get(key)!r}"
+            for key in keys
+            if self.contract.get(key) != expected.get(key)
         ]
         if diffs:
             raise IndexMismatchError(
-                "インデックスが現在の設定と一致しません（`kb index --rebuild` で作り直してください）: "
-                + "; ".join(diffs),
-                "the index was built with other settings (run `kb index --rebuild`): " + "; ".join(diffs),
+                f"インデックスが現在の設定と一致しません（{_REBUILD[0]}）: " + "; ".join(diffs),
+                f"the index was built with other settings ({_REBUILD[1]}): " + "; ".join(diffs),
             )
 
 
@@ -113,6 +141,6 @@ def load_chunks(directory: Path) -> list[Chunk]:
         return chunks
     except (OSError, ValueError, TypeError, KeyError) as exc:
         raise IndexCorruptError(
-            f"チャンクファイルが壊れています: {path}（`kb index --rebuild` で作り直してください）",
-            f"chunk file is corrupt at {path} (run `kb index --rebuild`): {exc}",
+            f"チャンクファイルが壊れています: {path}（{_REBUILD[0]}）",
+            f"chunk file is corrupt at {path} ({_REBUILD[1]}): {exc}",
         ) from exc

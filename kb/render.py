@@ -16,7 +16,7 @@ from typing import Any
 
 from kb.corpus import Document, Section
 from kb.errors import KBError
-from kb.text import normalize, tagger, word_tokens
+from kb.text import query_terms
 
 KIND_LABELS = {
     "plan": "計画本文",
@@ -26,7 +26,6 @@ KIND_LABELS = {
 }
 _BLANK_LINES = re.compile(r"\n[ \t\u3000]*(?:\n[ \t\u3000]*)+")
 _MD_HEADING_LINE = re.compile(r"^(#{1,6})\s+(.*)$")
-_KANJI_OR_ALNUM = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]")
 
 
 def esc(text: object) -> str:
@@ -54,22 +53,6 @@ def _normalized_with_map(text: str) -> tuple[str, list[int]]:
         out.append(norm)
         origin.extend([i] * len(norm))
     return "".join(out), origin
-
-
-def query_terms(query: str) -> list[str]:
-    """Words of a query worth highlighting, longest first.
-
-    The keyword index's own tokens (lemmas, noun compounds), plus the surface forms those
-    lemmas had in the query, since a passage says 書かない where the lemma is 書く.
-    """
-    terms = set(word_tokens(query))
-    for node in tagger()(normalize(query)):
-        lemma = str(getattr(node.feature, "lemma", "") or "").split("-")[0]
-        if lemma in terms:
-            terms.add(str(node.surface))
-    # One kana on its own matches everywhere; one kanji (市, 窓) or Latin word is kept.
-    kept = {t.strip() for t in terms if len(t.strip()) >= 2 or _KANJI_OR_ALNUM.fullmatch(t.strip())}
-    return sorted(kept, key=lambda t: (-len(t), t))
 
 
 def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -237,7 +220,7 @@ def citation_card(citation: Any, view: SectionView | None) -> str:
     text = citation.chunk_text
     q = text.find(citation.quote) if citation.quote else -1
     quote_spans = [(q, q + len(citation.quote))] if q >= 0 else []
-    path = _join_path([citation.doc_title, citation.section] if citation.section else [citation.doc_title])
+    path = citation.location
     body = mark_spans(text, quote_spans, "quote")
     section_block = ""
     if view is not None:
@@ -282,7 +265,7 @@ def search_results_html(query: str, hits: Sequence[Any], mode: str) -> str:
         items.append(
             f'<li class="hit" data-rank="{int(h.rank)}" data-chunk-id="{esc(h.chunk_id)}">'
             f'<div class="hit-head"><span class="hit-rank">{int(h.rank)}</span> '
-            f'<span class="hit-path">{esc(_join_path([h.doc_title, h.section] if h.section else [h.doc_title]))}</span>'
+            f'<span class="hit-path">{esc(h.location)}</span>'
             f' <span class="badge">{esc(kind)}</span>'
             f' <span class="hit-score">score {float(h.score):.4f}</span></div>'
             f"{passage_div(highlight_terms(h.text, terms))}</li>"

@@ -13,8 +13,8 @@ from kb.config import Settings
 from kb.embed import Embedder
 from kb.errors import InvalidQueryError
 from kb.keyword import KeywordIndex
+from kb.query import validate_query
 from kb.store import VectorStore
-from kb.text import normalize
 
 MODES = ("keyword", "semantic", "hybrid")
 
@@ -44,41 +44,29 @@ class Filters:
 
 @dataclass(frozen=True)
 class Hit:
-    """One ranked passage. ``text`` is the chunk body exactly as stored."""
+    """One ranked passage: the chunk itself, its rank and its fused score."""
 
     rank: int
     score: float
-    chunk_id: str
-    doc_id: str
-    doc_title: str
-    kind: str
-    section: str
-    heading_path: tuple[str, ...]
-    text: str
-    start: int
-    end: int
+    chunk: Chunk
+
+    # Read-through names, so callers say hit.text rather than hit.chunk.text.
+    chunk_id = property(lambda self: self.chunk.chunk_id)
+    doc_id = property(lambda self: self.chunk.doc_id)
+    doc_title = property(lambda self: self.chunk.doc_title)
+    kind = property(lambda self: self.chunk.kind)
+    section = property(lambda self: self.chunk.section)
+    location = property(lambda self: self.chunk.location)
+    heading_path = property(lambda self: self.chunk.heading_path)
+    text = property(lambda self: self.chunk.text)
+    start = property(lambda self: self.chunk.start)
+    end = property(lambda self: self.chunk.end)
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["heading_path"] = list(self.heading_path)
-        return data
-
-
-def clean_query(query: str, max_chars: int) -> str:
-    """Validate a user query; raise InvalidQueryError with a bilingual message."""
-    if not isinstance(query, str):
-        raise InvalidQueryError("検索語は文字列で指定してください", "the query must be a string")
-    if len(query) > max_chars:
-        raise InvalidQueryError(
-            f"検索語が長すぎます（{len(query)} 文字、上限 {max_chars} 文字）。要点を短くして検索してください",
-            f"query too long ({len(query)} characters, limit {max_chars}); shorten it",
-        )
-    cleaned = normalize(query)
-    if not cleaned:
-        raise InvalidQueryError(
-            "検索語が空です。調べたい言葉を入力してください", "the query is empty; type what to look for"
-        )
-    return query.strip()
+        """JSON-ready: rank, score, then the chunk's fields (heading path as a list)."""
+        chunk = asdict(self.chunk)
+        chunk["heading_path"] = list(self.chunk.heading_path)
+        return {"rank": self.rank, "score": self.score, **chunk, "section": self.chunk.section}
 
 
 def rrf_fuse(rankings: Sequence[tuple[list[str], float]], rrf_k: int) -> dict[str, float]:
@@ -161,7 +149,7 @@ class Retriever:
             raise InvalidQueryError(
                 "件数 k は 1〜100 で指定してください", f"k must be between 1 and 100 (got {k})"
             )
-        query = clean_query(query, self.settings.max_query_chars)
+        query = validate_query(query, self.settings.max_query_chars)
         pool = max(k, self.settings.candidate_pool)
         if mode == "keyword":
             scored = self.keyword_ranking(query, k, filters)
@@ -186,17 +174,4 @@ class Retriever:
         return [self._hit(rank, cid, score) for rank, (cid, score) in enumerate(scored, start=1)]
 
     def _hit(self, rank: int, chunk_id: str, score: float) -> Hit:
-        c = self.chunks[chunk_id]
-        return Hit(
-            rank=rank,
-            score=round(float(score), 6),
-            chunk_id=c.chunk_id,
-            doc_id=c.doc_id,
-            doc_title=c.doc_title,
-            kind=c.kind,
-            section=c.section,
-            heading_path=c.heading_path,
-            text=c.text,
-            start=c.start,
-            end=c.end,
-        )
+        return Hit(rank=rank, score=round(float(score), 6), chunk=self.chunks[chunk_id])

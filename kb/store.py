@@ -19,7 +19,7 @@ from kb.errors import StoreError
 class _NoEmbeddingFunction:
     """Stops Chroma from ever embedding on its own (its default downloads a model)."""
 
-    def __call__(self, input: Sequence[str]) -> list[np.ndarray]:  # noqa: A002 - Chroma's name
+    def __call__(self, input: Sequence[str]) -> list[np.ndarray]:
         raise StoreError(
             "Chroma が独自に埋め込みを計算しようとしました（内部エラー）",
             "Chroma tried to embed texts itself; vectors must come from kb.embed (internal error)",
@@ -47,8 +47,8 @@ class _NoEmbeddingFunction:
 
 
 def _client(path: Path | None, host: str | None, port: int):  # type: ignore[no-untyped-def]
-    import chromadb  # noqa: PLC0415 - slow import, only when a store is opened
-    from chromadb.config import Settings as ChromaSettings  # noqa: PLC0415
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
 
     chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
     try:
@@ -57,7 +57,7 @@ def _client(path: Path | None, host: str | None, port: int):  # type: ignore[no-
         assert path is not None
         path.mkdir(parents=True, exist_ok=True)
         return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         where = f"{host}:{port}" if host else str(path)
         raise StoreError(
             f"Chroma に接続できません: {where}",
@@ -79,7 +79,7 @@ class VectorStore:
                 embedding_function=_NoEmbeddingFunction(),  # type: ignore[arg-type]
                 configuration={"hnsw": {"space": "cosine"}},
             )
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise StoreError(
                 f"Chroma のコレクションを開けません: {collection_name}",
                 f"cannot open Chroma collection {collection_name}: {type(exc).__name__}: {exc}",
@@ -124,7 +124,7 @@ class VectorStore:
                 where=where or None,
                 include=["distances"],
             )
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise StoreError(
                 "Chroma の検索に失敗しました", f"Chroma query failed: {type(exc).__name__}: {exc}"
             ) from exc
@@ -147,6 +147,6 @@ class VectorStore:
 
 def release_clients() -> None:
     """Forget Chroma's cached clients, so a path swapped by a rebuild is opened afresh."""
-    from chromadb.api.client import SharedSystemClient  # noqa: PLC0415
+    from chromadb.api.client import SharedSystemClient
 
     SharedSystemClient.clear_system_cache()

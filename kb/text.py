@@ -1,4 +1,6 @@
-"""Japanese text handling: normalisation and the tokens the keyword index uses.
+"""Japanese text handling, in one place: normalisation, morphemes, index tokens, sentences,
+and the terms to highlight. Every other module goes through these functions (none calls the
+MeCab tagger itself), so a query and a passage are always cut the same way.
 
 Two token streams, because a Japanese dictionary both helps and hurts keyword search:
 - ``word_tokens``: fugashi (MeCab + unidic-lite) content words as lemmas, plus compounds of
@@ -12,66 +14,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 from functools import lru_cache
 
 import fugashi
 
-# Parts of speech that carry no topic: particles, auxiliaries, symbols, blanks.
-_SKIP_POS = {"助詞", "助動詞", "補助記号", "記号", "空白"}
-# Question and filler words that appear in how staff ask, not in what they ask about.
-_STOP_LEMMAS = {
-    "何",
-    "なに",
-    "なん",
-    "どう",
-    "どの",
-    "どれ",
-    "どこ",
-    "いつ",
-    "誰",
-    "だれ",
-    "どんな",
-    "どなた",
-    "教える",
-    "知る",
-    "ある",
-    "いる",
-    "する",
-    "なる",
-    "できる",
-    "れる",
-    "られる",
-    "せる",
-    "おる",
-    "こと",
-    "もの",
-    "ため",
-    "よう",
-    "これ",
-    "それ",
-    "あれ",
-    "この",
-    "その",
-    "ここ",
-    "そこ",
-    "について",
-    "とは",
-    "つく",
-    "付く",
-    "ください",
-    "くださる",
-    "下さる",
-    "思う",
-    "言う",
-    "いう",
-    "ない",
-    "様",
-    "的",
-    "等",
-    "など",
-    "方",
-    "・",
-}
+from kb.lexicon import SKIP_POS, STOP_LEMMAS
+
 _LATIN_RUN = re.compile(r"[a-z0-9][a-z0-9\-./]*[a-z0-9]|[a-z0-9]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\ufeff]")
 _SPACES = re.compile(r"\s+")
@@ -97,7 +46,7 @@ def tagger() -> fugashi.Tagger:
 
 def tokenizer_description() -> str:
     """What the index was tokenised with, for the manifest."""
-    from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415
+    from importlib.metadata import PackageNotFoundError, version
 
     def installed(name: str) -> str:
         try:
@@ -108,12 +57,39 @@ def tokenizer_description() -> str:
     return f"fugashi {installed('fugashi')} + unidic-lite {installed('unidic-lite')}"
 
 
+@dataclass(frozen=True)
+class Morpheme:
+    """One MeCab word: surface as written, dictionary lemma and part-of-speech levels."""
+
+    surface: str
+    lemma: str
+    pos1: str
+    pos2: str
+    pos3: str
+    space_before: str  # the white space MeCab skipped before this word
+
+
 def _lemma(word: fugashi.UnidicNode) -> str:
     lemma = getattr(word.feature, "lemma", None)
     if not lemma or lemma == "*":
         return str(word.surface)
     # unidic writes loanwords as "ナンバー-number": keep the Japanese form.
     return str(lemma).split("-")[0] or str(word.surface)
+
+
+def morphemes(text: str, *, normalise: bool = True) -> list[Morpheme]:
+    """The words of ``text`` (normalised first unless ``normalise=False``)."""
+    return [
+        Morpheme(
+            surface=str(w.surface),
+            lemma=_lemma(w),
+            pos1=w.feature.pos1 or "",
+            pos2=w.feature.pos2 or "",
+            pos3=w.feature.pos3 or "",
+            space_before=str(w.white_space),
+        )
+        for w in tagger()(normalize(text) if normalise else text)
+    ]
 
 
 def word_tokens(text: str) -> list[str]:
@@ -127,18 +103,17 @@ def word_tokens(text: str) -> list[str]:
             tokens.append("".join(compound))
         compound.clear()
 
-    for word in tagger()(norm):
-        surface = str(word.surface)
-        pos = word.feature.pos1 or ""
-        if pos in _SKIP_POS or not surface.strip():
+    for word in morphemes(norm, normalise=False):
+        surface, pos = word.surface, word.pos1
+        if pos in SKIP_POS or not surface.strip():
             close_compound()
             continue
         if pos in {"名詞", "接頭辞"} or (pos == "接尾辞" and compound):
             compound.append(surface)
         else:
             close_compound()
-        lemma = _lemma(word)
-        if lemma in _STOP_LEMMAS or surface in _STOP_LEMMAS:
+        lemma = word.lemma
+        if lemma in STOP_LEMMAS or surface in STOP_LEMMAS:
             continue
         if len(lemma) == 1 and not lemma.isalnum() and pos != "名詞":
             continue
@@ -147,6 +122,24 @@ def word_tokens(text: str) -> list[str]:
     # Whole Latin/digit runs ("ai-ocr", "5g") survive even when MeCab splits them at "-".
     tokens.extend(run for run in _LATIN_RUN.findall(norm) if "-" in run or "." in run or "/" in run)
     return tokens
+
+
+_KANJI_OR_ALNUM = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]")
+
+
+def query_terms(query: str) -> list[str]:
+    """Words of a query worth highlighting in a passage, longest first.
+
+    The keyword index's own tokens (lemmas, noun compounds), plus the surface forms those
+    lemmas had in the query, since a passage says 書かない where the lemma is 書く.
+    """
+    terms = set(word_tokens(query))
+    for word in morphemes(query):
+        if word.lemma in terms:
+            terms.add(word.surface)
+    # One kana on its own matches everywhere; one kanji (市, 窓) or Latin word is kept.
+    kept = {t.strip() for t in terms if len(t.strip()) >= 2 or _KANJI_OR_ALNUM.fullmatch(t.strip())}
+    return sorted(kept, key=lambda t: (-len(t), t))
 
 
 def char_bigrams(text: str) -> list[str]:

@@ -15,7 +15,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from kb.config import PROJECT_ROOT, Settings, load_settings  # noqa: E402
+from kb.config import PROJECT_ROOT, Settings, load_settings
 
 
 @pytest.fixture(scope="session")

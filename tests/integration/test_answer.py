@@ -18,11 +18,12 @@ from kb.answer import (
     SUGGESTIONS_LABEL,
     Answer,
     Answerer,
-    _citations,
     analyse,
     followup_kind,
     rewrite_followup,
 )
+from kb.answer.extractive import cite
+from kb.chunk import Chunk
 from kb.config import PROJECT_ROOT
 from kb.errors import InvalidQueryError
 from kb.retrieve import Hit
@@ -85,8 +86,8 @@ def test_followup_detection_and_rewrite() -> None:
 
 
 def test_unverifiable_quote_is_dropped() -> None:
-    hit = Hit(1, 1.0, "c1", "plan", "計画", "plan", "第1章", ("第1章",), "本市は計画を策定します。", 0, 12)
-    cits = _citations([(hit, "本市は計画を策定します。"), (hit, "書いていない文。"), (hit, "")])
+    hit = Hit(1, 1.0, Chunk("c1", "plan", "計画", "plan", ("第1章",), 0, 12, "本市は計画を策定します。"))
+    cits = cite([(hit, "本市は計画を策定します。"), (hit, "書いていない文。"), (hit, "")])
     assert [c.quote for c in cits] == ["本市は計画を策定します。"]
     assert cits[0].n == 1
 
@@ -116,7 +117,7 @@ def test_unanswerable_question_abstains_with_suggestions(answerer: Answerer) -> 
     assert SUGGESTIONS_LABEL in ans.answer
     assert ans.citations == ()
     assert 1 <= len(ans.suggestions) <= 3
-    assert all(s in ans.answer for s in ans.suggestions)
+    assert all(s.location in ans.answer for s in ans.suggestions)
     assert ans.confidence < answerer.settings.abstain_threshold
 
 
@@ -183,7 +184,8 @@ def test_stream_is_cumulative_and_ends_with_the_answer(answerer: Answerer) -> No
     assert all(b.startswith(a) for a, b in zip(parts, parts[1:], strict=False))
     final = stream.answer
     assert parts[-1] == final.answer
-    assert answerer.answer("ORDENとは何ですか") is final  # the turn is not computed twice
+    # Stateless: asking again computes the same answer afresh (no per-process memory of turns).
+    assert answerer.answer("ORDENとは何ですか") == final
 
 
 # -- quality over the question set (slow) -----------------------------------------------------

@@ -25,9 +25,15 @@ FLOORS: dict[str, dict[str, float]] = {
 }
 
 
+#: Tags of questions written later with other aims (everyday words, Western years, a user
+#: session); the floors above were measured without them, the plan-worded questions.
+FOCUS_TAGS = {"colloquial", "western_year", "session"}
+
+
 @pytest.fixture(scope="module")
 def dev_questions():  # type: ignore[no-untyped-def]
-    return load_question_file(DEFAULT_QUESTIONS, split="dev")
+    questions = load_question_file(DEFAULT_QUESTIONS, split="dev")
+    return [q for q in questions if not FOCUS_TAGS & set(q.tags)]
 
 
 @pytest.mark.parametrize("mode", sorted(FLOORS))

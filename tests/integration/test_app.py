@@ -23,7 +23,7 @@ from kb import render
 from kb.config import Settings
 from kb.feedback import FeedbackStore
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))  # app.py lives at the repository root
 
 import app  # noqa: E402
@@ -125,7 +125,7 @@ def test_script_in_question_comes_back_escaped(served: tuple[Client, Settings]) 
 
 @pytest.mark.parametrize(
     ("question", "expected"),
-    [("", "検索語が空です"), ("   ", "検索語が空です"), ("窓口" * 3000, "長すぎます"), ("\x00\x01", "空")],
+    [("", "質問が空です"), ("   ", "質問が空です"), ("窓口" * 3000, "長すぎます"), ("\x00\x01", "空")],
 )
 def test_bad_input_shows_a_bilingual_message(
     served: tuple[Client, Settings], question: str, expected: str

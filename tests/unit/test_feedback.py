@@ -74,7 +74,7 @@ def test_concurrent_writers_lose_no_rows(tmp_path: Path) -> None:
                 new_id = store.record(f"質問 {n}-{i}", "回答", CITATIONS, vote=1 if i % 2 else -1)
                 with lock:
                     ids.append(new_id)
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
 
     workers = [threading.Thread(target=writer, args=(n,)) for n in range(threads)]

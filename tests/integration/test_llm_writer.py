@@ -17,9 +17,10 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatResult
 
 from kb.answer import ABSTAIN_TEXT, Answerer
+from kb.answer.llm import build_messages, cited_numbers, make_chat_model, renumber
+from kb.chunk import Chunk
 from kb.config import load_settings
 from kb.errors import GenerationError
-from kb.generate import build_messages, cited_numbers, make_chat_model, renumber
 from kb.retrieve import Hit
 
 QUESTION = "書かない窓口って何をするの？"
@@ -42,7 +43,7 @@ class _Failing(BaseChatModel):
 
 
 def _hit(n: int, text: str) -> Hit:
-    return Hit(n, 1.0, f"c{n}", "plan", "計画", "plan", f"第{n}章", (f"第{n}章",), text, 0, len(text))
+    return Hit(n, 1.0, Chunk(f"c{n}", "plan", "計画", "plan", (f"第{n}章",), 0, len(text), text))
 
 
 # -- pure functions ----------------------------------------------------------------------------
@@ -96,7 +97,7 @@ def test_citations_are_renumbered_in_order_of_use(built_kb) -> None:  # type: ig
     ans = answerer.answer(QUESTION)
     assert ans.generated
     assert ans.answer == "前半です[1]。後半です[2]。"
-    hits = answerer._retrieve(ans.query, "")[0]
+    hits = answerer.retrieve(ans.query)[0]
     assert [c.chunk_id for c in ans.citations] == [hits[2].chunk_id, hits[0].chunk_id]
     assert extractive.query == ans.query
 

@@ -1,0 +1,135 @@
+"""The Answerer: question → passages → draft → writer, one request at a time, no shared state."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any, Protocol
+
+from kb.answer import patterns as P
+from kb.answer.extractive import (
+    ExtractiveWriter,
+    TermStats,
+    candidates,
+    choose,
+    cite,
+    cited_in,
+    confidence,
+    with_marker,
+)
+from kb.answer.followup import Turn, resolve
+from kb.answer.llm import LlmWriter, make_chat_model
+from kb.answer.question import analyse
+from kb.answer.types import Answer, AnswerStream, Citation, Draft
+from kb.answer.weights import AnswerWeights
+from kb.chunk import SectionRef
+from kb.config import Settings
+from kb.errors import GenerationError
+from kb.knowledge import KnowledgeBase
+from kb.query import QUESTION, validate_query
+from kb.retrieve import Hit
+
+
+class Writer(Protocol):
+    """Turns a draft into the final answer, whole or as a stream of cumulative texts."""
+
+    note: str
+
+    def write(self, draft: Draft) -> Answer: ...
+
+    def stream(self, draft: Draft) -> Any: ...  # Iterator[str | Answer], ending with the Answer
+
+
+class Answerer:
+    """Answers questions over one KnowledgeBase. Use :meth:`from_settings`.
+
+    Holds only read-only things (the knowledge base, weights, the writer): every request's state
+    lives in its own Draft and AnswerStream, so the app can serve many users from one Answerer.
+    """
+
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        settings: Settings,
+        writer: Writer | None = None,
+        weights: AnswerWeights | None = None,
+    ) -> None:
+        self.kb = kb
+        self.settings = settings
+        self.writer: Writer = writer or ExtractiveWriter()
+        self.weights = weights or AnswerWeights()
+        self.stats = TermStats(kb.chunks)
+
+    @classmethod
+    def from_settings(cls, kb: KnowledgeBase, settings: Settings, chat_model: Any = None) -> Answerer:
+        """Extractive answers, or LLM answers when ``chat_model`` is given or configured in settings."""
+        note = ""
+        if chat_model is None:
+            try:
+                chat_model = make_chat_model(settings)
+            except GenerationError as exc:
+                note = f"LLM unavailable: {exc.en}"
+        writer: Writer = LlmWriter(chat_model) if chat_model is not None else ExtractiveWriter()
+        writer.note = note
+        return cls(kb, settings, writer)
+
+    @property
+    def model_note(self) -> str:
+        """Why answers are extractive although an LLM was configured ("" when nothing to say)."""
+        return self.writer.note
+
+    def answer(self, question: str, history: Sequence[Turn] = ()) -> Answer:
+        """Answer ``question`` (follow-ups are resolved against ``history`` of (user, assistant))."""
+        return self.writer.write(self.draft(question, history))
+
+    def stream(self, question: str, history: Sequence[Turn] = ()) -> AnswerStream:
+        """Stream the answer: iterate for cumulative partial texts, then read ``.answer``.
+
+        Input errors (InvalidQueryError) are raised by this call, before anything is yielded.
+        """
+        return AnswerStream(iter(self.writer.stream(self.draft(question, history))))
+
+    def draft(self, question: str, history: Sequence[Turn] = ()) -> Draft:
+        """Everything before writing: the resolved question, its passages and the extractive answer."""
+        question = validate_query(question, self.settings.max_query_chars, QUESTION)
+        query, asked, exclude_text = resolve(question, history)
+        q = analyse(query, asked=asked)
+        hits, best_cosine = self.retrieve(q.query, exclude_text)
+        w = self.weights
+        cands = candidates(q, hits, self.stats, w)
+        score = confidence(q, hits, cands, best_cosine, self.stats, w)
+        suggestions = _suggestions(hits)
+        citations: tuple[Citation, ...] = ()
+        if hits and score >= self.settings.abstain_threshold:
+            citations = cite([(c.hit, c.quote) for c in choose(cands, w)])
+        note = self.writer.note
+        if not citations:
+            text = P.ABSTAIN_TEXT
+            if suggestions:
+                text += "\n" + P.SUGGESTIONS_LABEL + "\n" + "\n".join(f"・{s.location}" for s in suggestions)
+            answer = Answer(text, False, q.query, (), suggestions, score, note=note)
+        else:
+            # The answer text is built from the verified citations only.
+            text = "".join(with_marker(c.quote, c.n) for c in citations)
+            answer = Answer(text, True, q.query, citations, suggestions, score, note=note)
+        return Draft(q, tuple(hits), answer, tuple(cands))
+
+    def retrieve(self, query: str, exclude_text: str = "") -> tuple[list[Hit], float]:
+        """The hybrid top passages (as ``kb.search`` ranks them) and the best cosine similarity."""
+        n = self.settings.answer_passages
+        hits = self.kb.search(query, mode="hybrid", k=min(100, n * 3 if exclude_text else n))
+        if exclude_text:
+            hits = [h for h in hits if not cited_in(h.text, exclude_text)]
+        hits = [replace(h, rank=i) for i, h in enumerate(hits[:n], start=1)]
+        # The raw cosine, which kb.search does not report (fused scores only); the query vector
+        # comes from the embedder's cache, so this costs one vector-store lookup, not a second encode.
+        semantic = self.kb.retriever.semantic_ranking(query, 1)
+        return hits, float(semantic[0][1]) if semantic else 0.0
+
+
+def _suggestions(hits: Sequence[Hit], limit: int = 3) -> tuple[SectionRef, ...]:
+    """The distinct sections of the top passages, best first."""
+    seen: dict[SectionRef, None] = {}
+    for h in hits:
+        seen.setdefault(h.chunk.ref, None)
+    return tuple(list(seen)[:limit])

@@ -1,0 +1,168 @@
+"""The extractive writer: the answer is 1-3 sentences copied from the retrieved passages.
+
+Sentences are chosen by the question type (いつ → dates, 何人 → numbers with that counter,
+どこ/誰 → departments, とは → glossary definitions, otherwise the sentence sharing the most
+question terms), and the retrieval signals decide whether to answer at all.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator, Sequence
+
+from kb.answer import patterns as P
+from kb.answer.question import Question, answer_shape
+from kb.answer.types import Answer, Candidate, Citation, Draft
+from kb.answer.weights import AnswerWeights
+from kb.chunk import Chunk
+from kb.retrieve import Hit
+from kb.text import normalize, sentence_spans
+
+
+class TermStats:
+    """How many chunks contain a question term, counted as substrings of normalised text.
+
+    Question terms are surface nouns (「書かない窓口」), not the keyword index's lemmas, so the
+    counts come from the chunk texts (with their heading paths) rather than from BM25's vocabulary.
+    Built once per index; the per-term memo is a pure cache, safe to share between requests.
+    """
+
+    def __init__(self, chunks: Sequence[Chunk]) -> None:
+        self._texts = [normalize(c.index_text) for c in chunks]
+        self._df: dict[str, int] = {}
+
+    def df(self, term: str) -> int:
+        if term not in self._df:
+            if len(self._df) > 100_000:  # a long-running app sees many distinct terms
+                self._df.clear()
+            self._df[term] = sum(term in t for t in self._texts)
+        return self._df[term]
+
+    def idf(self, term: str) -> float:
+        return math.log((len(self._texts) + 1) / (self.df(term) + 0.5))
+
+    def coverage(self, terms: Sequence[str], text: str) -> float:
+        """IDF-weighted share of ``terms`` that occur in normalised ``text``."""
+        total = sum(self.idf(t) for t in terms)
+        if total <= 0:
+            return 0.0  # a question without one content noun names nothing to look for
+        return sum(self.idf(t) for t in terms if t in text) / total
+
+
+def quotable_sentences(text: str) -> list[str]:
+    """Quotable sentences of a chunk: verbatim substrings, bullets and page notes left out."""
+    out = []
+    for start, end in sentence_spans(text):
+        for piece in P.BULLET_CUT.split(text[start:end]):
+            quote = P.LEADING_MARK.sub("", piece).strip()
+            if len(quote) >= 6 and not P.SKIP_LINE.match(quote):
+                out.append(quote)
+    return out
+
+
+def candidates(q: Question, hits: Sequence[Hit], stats: TermStats, w: AnswerWeights) -> list[Candidate]:
+    """Every sentence of the passages, with a selection score and its evidence support."""
+    out: list[Candidate] = []
+    focus = "".join(q.focus)
+    # Verb phrases count only where the plan uses them: conjugated forms vary too much for
+    # their absence to mean anything, but a rare form that is present (「書かない」) is telling.
+    select_terms = [*q.terms, *(v for v in q.verbs if stats.idf(v) and stats.df(v) > 0)]
+    for hit in hits:
+        heading = normalize(hit.section)
+        chunk_cov = stats.coverage(q.terms, normalize(hit.text) + " " + heading)
+        for quote in quotable_sentences(hit.text):
+            norm = normalize(quote)
+            typed, shape = answer_shape(q, norm, hit.kind)
+            support = 0.5 * stats.coverage(q.terms, norm + " " + heading) + 0.5 * chunk_cov if typed else 0.0
+            score = w.sentence * stats.coverage(select_terms, norm) + w.passage * chunk_cov + w.rank / hit.rank
+            score += w.shape * shape + (w.focus_bonus if focus and focus in norm else 0.0)
+            score -= w.long_penalty if len(quote) > w.long_chars else 0.0  # long sentences make poor answers
+            out.append(Candidate(hit, quote, score, support))
+    return out
+
+
+def confidence(
+    q: Question,
+    hits: Sequence[Hit],
+    cands: Sequence[Candidate],
+    cosine: float,
+    stats: TermStats,
+    w: AnswerWeights,
+) -> float:
+    """One score in [0, 1] from four retrieval signals.
+
+    - support: the best sentence that has the asked answer type (a date for いつ, a number with
+      the asked counter for 何人/何件/料金…) mixed with its passage's coverage of question terms;
+    - focus: the question's last noun phrase (what is asked about) occurs in a top passage;
+    - known: share of question terms that occur anywhere in the corpus (「粗大ごみ」「ふるさと
+      納税」 never do — off-topic questions use words the plan does not);
+    - semantic: best cosine similarity, rescaled over the band the model actually uses.
+    """
+    if not hits:
+        return 0.0
+    support = max((c.support for c in cands), default=0.0)
+    texts = [normalize(h.text + " " + h.section) for h in hits]
+    focus = 1.0 if any(q.focus_found(t) for t in texts) else 0.0
+    total = sum(stats.idf(t) for t in q.terms)
+    unknown = sum(stats.idf(t) for t in q.terms if stats.df(t) == 0) / total if total else 0.0
+    semantic = min(1.0, max(0.0, (cosine - w.semantic_floor) / w.semantic_span))
+    score = w.support * support + w.focus * focus + w.known * (1 - unknown) + w.semantic * semantic
+    return round(score, 4)
+
+
+def choose(cands: Sequence[Candidate], w: AnswerWeights) -> list[Candidate]:
+    """The best sentence, plus close runners-up (distinct text), within the length budget."""
+    ranked = sorted(cands, key=lambda c: -c.score)
+    chosen: list[Candidate] = []
+    for c in ranked:
+        if chosen and (c.score < w.runner_up_ratio * chosen[0].score or len(chosen) == w.max_quotes):
+            break
+        if any(c.quote in o.quote or o.quote in c.quote for o in chosen):
+            continue  # overlapping chunks repeat sentences
+        if chosen and sum(len(o.quote) for o in chosen) + len(c.quote) > w.max_answer_chars:
+            break
+        chosen.append(c)
+    return chosen
+
+
+def cite(pairs: Sequence[tuple[Hit, str]]) -> tuple[Citation, ...]:
+    """Citations numbered 1..n; a quote that is not verbatim in its chunk is dropped."""
+    out: list[Citation] = []
+    for hit, quote in pairs:
+        if quote and quote in hit.text:
+            out.append(Citation(len(out) + 1, hit.chunk, quote))
+    return tuple(out)
+
+
+def with_marker(quote: str, n: int) -> str:
+    # Japanese puts the reference mark before the full stop: 「…しています[1]。」
+    body = quote[:-1] if quote.endswith("。") else quote
+    return f"{body}[{n}]。"
+
+
+def cited_in(chunk_text: str, answer_text: str) -> bool:
+    """True when a sentence of a previous answer was quoted from this chunk."""
+    body = re.sub(r"\[\d+\]", "", answer_text.split(P.SUGGESTIONS_LABEL)[0])
+    pieces = [p.strip() for p in re.split(r"[。\n]", body)]
+    return any(len(p) >= 10 and p in chunk_text for p in pieces)
+
+
+def piece_ends(text: str, size: int = 24) -> list[int]:
+    """Cut points for streaming an already finished text in a few pieces."""
+    return [*range(size, len(text), size), len(text)] if text else [0]
+
+
+class ExtractiveWriter:
+    """Writes the draft's extractive answer as it is (the default writer)."""
+
+    note = ""
+
+    def write(self, draft: Draft) -> Answer:
+        return draft.answer
+
+    def stream(self, draft: Draft) -> Iterator[str | Answer]:
+        text = draft.answer.answer
+        for end in piece_ends(text):
+            yield text[:end]
+        yield draft.answer

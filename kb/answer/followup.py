@@ -1,0 +1,67 @@
+"""Follow-up questions: 「それはいつから？」 and 「他には？」 take their topic from earlier turns."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from kb.answer import patterns as P
+from kb.answer.question import question_words
+from kb.text import morphemes, normalize
+
+Turn = tuple[str, str]  # (user question, assistant answer)
+
+
+def followup_kind(question: str) -> str | None:
+    """Classify a follow-up: "other" (「他には？」), "refer" (「それはいつから？」, no topic), else None."""
+    norm = normalize(question)
+    if P.FOLLOW_OTHER.match(norm):
+        return "other"
+    if P.FOLLOW_REFER.match(norm) or (len(norm) <= 15 and not question_words(question)[0]):
+        return "refer"
+    return None
+
+
+def topic(query: str) -> str:
+    """The topic of a question: its words up to the topic particle or the first question word."""
+    out = ""
+    for w in morphemes(query.strip(), normalise=False):
+        if (w.pos1 == "助詞" and w.surface in P.TOPIC_END) or w.surface.startswith(P.INTERROGATIVES):
+            break
+        out += w.space_before + w.surface
+    return out.strip(" ？?。") or query.strip(" ？?。")
+
+
+def rewrite_followup(question: str, previous: str) -> str:
+    """「それはいつから？」 after 「書かない窓口って何をするの？」 → 「書かない窓口 いつから？」."""
+    if followup_kind(question) == "other":
+        return previous
+    rest = P.DEMONSTRATIVE.sub("", question.strip())
+    return f"{topic(previous)} {rest}".strip()
+
+
+def clean_history(history: Sequence[Turn] | None) -> list[Turn]:
+    """The well-formed (question, answer) turns of a chat history (the app sends what it has)."""
+    out = []
+    for turn in history or ():
+        if isinstance(turn, (tuple, list)) and len(turn) == 2 and isinstance(turn[0], str) and turn[0].strip():
+            out.append((turn[0], turn[1] if isinstance(turn[1], str) else ""))
+    return out
+
+
+def resolve(question: str, history: Sequence[Turn]) -> tuple[str, str | None, str]:
+    """(query to search, the words that set the answer type or None, previous answer to skip).
+
+    A follow-up is rewritten with the previous turns' topic; for 「他には？」 the previous answer's
+    text is returned so its passages are not cited again.
+    """
+    turns = clean_history(history)
+    previous: str | None = None
+    for user, _assistant in turns:
+        previous = rewrite_followup(user, previous) if previous and followup_kind(user) else user
+    kind = followup_kind(question) if previous else None
+    if previous is None or kind is None:
+        return question, None, ""
+    query = rewrite_followup(question, previous)
+    if kind == "other":  # same question again, minus the passages already quoted
+        return query, previous, turns[-1][1]
+    return query, question, ""

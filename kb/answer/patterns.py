@@ -1,0 +1,64 @@
+"""Word lists and patterns the answer code reads questions and sentences with: data, not logic.
+
+Question patterns decide what shape of answer is asked for (いつ → a date, 何人 → a number with
+人, どこの課 → a department, とは → a definition); answer patterns recognise that shape in a
+sentence. All match normalised text (kb.text.normalize: NFKC, lower-case).
+"""
+
+from __future__ import annotations
+
+import re
+
+ABSTAIN_TEXT = "計画書には該当する記載が見つかりませんでした。"
+SUGGESTIONS_LABEL = "関連しそうな箇所:"
+
+# -- questions --------------------------------------------------------------------------------
+#: Nouns that frame a question rather than name its topic (「…の理由は？」「…の担当課」): they are
+#: answered by the sentence's shape, not by the same word, so they are not required in passages.
+FRAME_NOUNS = frozenset(
+    "こと もの ため よう 意味 内容 方 場合 ところ とき 時 ほう 全部 うち 中 等 的 化 理由 名称 一覧 違い "
+    "予定 担当 担当課 目的 方法 特徴 概要 状況 それぞれ 今 定義 感じ 数 規模".split()
+)
+INTERROGATIVES = tuple("何 いく 幾 どこ どれ どの 誰 だれ いつ どう なに なん どんな".split())
+DEFINITION_Q = re.compile(r"(?<!こ)とは|って何|ってなに|意味|定義|何のこと")
+DATE_Q = re.compile(r"いつ|何年(?!間|ごと|おき)|何月|何日|時期|期限|日付|決定日|施行日")
+#: (question pattern, counter the answer must carry; "" = any number)
+NUMBER_Q = tuple(
+    (re.compile(pattern), counter)
+    for pattern, counter in (
+        ("何人|何名", "人"),
+        ("何件", "件"),
+        ("何回", "回"),
+        ("何%|何パーセント|割合|率", "%"),
+        ("何割", "割"),
+        ("いくら|料金|費用|金額|予算", "円"),
+        ("何年間|何年ごと|何年おき", "年"),
+        ("何か所|何箇所", "所"),
+        ("いくつ|幾つ|何種類|何項目|何個|の数|数は|者数|規模|どのくらい|どれくらい", ""),
+    )
+)
+WHO_Q = re.compile(r"誰|だれ|どなた|どこ(?!まで)|どの課|どの部|部署|担当|所管|省庁|発行元|どの機関|どの組織|名前")
+
+# -- answers ----------------------------------------------------------------------------------
+NUMBER = r"[0-9〇一二三四五六七八九十百千万億][0-9〇一二三四五六七八九十百千万億,.\s]*"
+#: What a counter looks like in the plan's text (何人 is answered by 人 or 名, …).
+COUNTER_FORMS = {"人": "人|名", "%": "%|パーセント", "所": "か所|箇所|カ所"}
+DATE_A = re.compile(r"(令和|平成|昭和)\s*(元|[0-9]+)\s*年|[0-9]{4}\s*年|[0-9]{4}\s*[./]\s*[0-9]{1,2}|[0-9]+\s*月")
+ORG_A = re.compile(r"[一-龥ァ-ヶー]+(課|部|室|局|省|庁|本部|委員会|センター|チーム|機構|協議会)|本部長|市長|大臣|cio")
+DEFINITION_A = re.compile(r"^[^。]{1,60}[:：]|のこと|を指す|をいう|とは")
+
+# -- follow-ups -------------------------------------------------------------------------------
+FOLLOW_REFER = re.compile(
+    r"^(それ|その|これ|この|あれ|あの|そこ|そちら|こちら|同じ|前の|さっき|先ほど|では|じゃあ|じゃ|ちなみに|あと)"
+)
+FOLLOW_OTHER = re.compile(r"^(その他|そのほか|他|ほか|それ以外|別の|もっと)")
+DEMONSTRATIVE = re.compile(r"^(それ|その|これ|この|あれ|あの|そこ|そちら|こちら)(は|って|の|に|を|で|が)?")
+TOPIC_END = frozenset({"は", "って", "とは", "について", "では", "には", "を", "が"})
+
+# -- quotable sentences -----------------------------------------------------------------------
+LEADING_MARK = re.compile(r"^[\s・･\-－*●○◆■□✓⇒]+")
+#: Page notes, figure captions, source references (『…』P8, 平成27年2月) and glossary
+#: redirects (「次節、…のとおり」) are not answers.
+SKIP_LINE = re.compile(r"^(掲載ページ|図表|\(出典\)|（出典）|『[^』]*』\s*P[0-9])|^[^:：]{1,40}[:：]\s*次節、")
+#: Figure transcriptions run bullet after bullet without a full stop: cut there as well.
+BULLET_CUT = re.compile(r"\s+(?=[✓■⇒①-⑳])")

@@ -1,0 +1,110 @@
+"""Question analysis: what is asked about, and what shape of answer is asked for.
+
+A question is parsed once into a typed :class:`Question` that the rest of the answer code
+reads; nothing downstream re-tokenises it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from kb.answer import patterns as P
+from kb.text import morphemes, normalize
+
+
+@dataclass(frozen=True)
+class Question:
+    """What is searched, the answer type asked for, and the terms a passage should contain."""
+
+    query: str
+    qtype: str  # "definition" | "date" | "number" | "who" | "general"
+    counter: str  # for "number": the counter the answer carries (人, 件, %, 円 …), "" = any
+    terms: tuple[str, ...]  # content nouns, normalised surface forms
+    focus: tuple[str, ...]  # the last noun phrase: what is asked about, as its nouns
+    verbs: tuple[str, ...] = ()  # verb phrases as written; they only help choose sentences
+
+    def focus_found(self, text: str) -> bool:
+        return not self.focus or "".join(self.focus) in text or all(p in text for p in self.focus)
+
+
+def question_words(text: str) -> tuple[list[str], list[list[str]], list[str]]:
+    """Content nouns, noun phrases (runs of nouns) and verb phrases of a question.
+
+    Verb phrases keep their auxiliaries as written (「書かない」), because a coined phrase such as
+    「書かない窓口」 is matched by its surface form, not by the lemma 書く.
+    """
+    nouns: list[str] = []
+    phrases: list[list[str]] = []
+    verbs: list[str] = []
+    run: list[str] = []
+    words = morphemes(text)
+    for i, w in enumerate(words):
+        surface = w.surface
+        following = words[i + 1].surface if i + 1 < len(words) else ""
+        if w.pos1 in ("動詞", "形容詞") and w.pos2 != "非自立可能":
+            verb = surface
+            for nxt in words[i + 1 :]:
+                if nxt.pos1 != "助動詞":
+                    break
+                verb += nxt.surface
+            if len(verb) > 1:
+                verbs.append(verb)
+        is_noun = w.pos1 in ("名詞", "接頭辞") or (w.pos1 == "接尾辞" and bool(run))
+        # サ変 nouns followed by する act as verbs (「導入する」): not what is asked about.
+        verbal = w.pos3 == "サ変可能" and following in ("する", "し", "さ", "でき")
+        if (
+            not is_noun
+            or verbal
+            or w.pos2 == "数詞"
+            or surface in P.FRAME_NOUNS
+            or surface.startswith(P.INTERROGATIVES)
+        ):
+            if run:
+                phrases.append(run)
+            run = []
+            if verbal:
+                nouns.append(surface)
+            continue
+        run.append(surface)
+        if len(surface) > 1 or surface.isalnum():
+            nouns.append(surface)
+    if run:
+        phrases.append(run)
+    return list(dict.fromkeys(nouns)), phrases, list(dict.fromkeys(verbs))
+
+
+def analyse(query: str, asked: str | None = None) -> Question:
+    """Analyse ``query``; the answer type comes from ``asked`` (a follow-up's own words) if given."""
+    own = normalize(asked or query)
+    qtype, counter = "general", ""
+    number = next((c for p, c in P.NUMBER_Q if p.search(own)), None)
+    if P.DEFINITION_Q.search(own):
+        qtype = "definition"
+    elif number is not None and (number == "年" or not P.DATE_Q.search(own)):
+        qtype, counter = "number", number
+    elif P.DATE_Q.search(own):
+        qtype = "date"
+    elif P.WHO_Q.search(own):
+        qtype = "who"
+    nouns, phrases, verbs = question_words(query)
+    # A one-character phrase (「市に」「気を付ける」) says too little to require it in a passage.
+    focus = tuple(phrases[-1]) if phrases and len("".join(phrases[-1])) > 1 else ()
+    return Question(query, qtype, counter, tuple(nouns), focus, tuple(verbs))
+
+
+def answer_shape(q: Question, sentence: str, kind: str) -> tuple[bool, float]:
+    """(has the asked answer type, selection bonus) for a normalised sentence of a ``kind`` document."""
+    if q.qtype == "date":
+        ok = bool(P.DATE_A.search(sentence))
+    elif q.qtype == "number":
+        unit = P.COUNTER_FORMS.get(q.counter, re.escape(q.counter))
+        ok = bool(re.search(P.NUMBER + (rf"(万|千|百|億)?\s*({unit})" if q.counter else ""), sentence))
+    elif q.qtype == "who":
+        return True, 1.0 if P.ORG_A.search(sentence) else 0.0
+    elif q.qtype == "definition":
+        # The glossary's 「用語: 説明」 line is the definition the plan itself gives.
+        return True, (0.5 if kind == "glossary" else 0.0) + (0.5 if P.DEFINITION_A.search(sentence) else 0.0)
+    else:
+        return True, 0.0
+    return ok, 1.0 if ok else 0.0

@@ -1,0 +1,129 @@
+"""What the answer stage returns: Answer, its Citations, and a stream of partial texts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from kb.answer.question import Question
+from kb.chunk import Chunk, SectionRef
+from kb.retrieve import Hit
+
+
+@dataclass(frozen=True)
+class Citation:
+    """One cited passage [n]; ``quote`` is verbatim in ``chunk.text`` (checked on creation)."""
+
+    n: int
+    chunk: Chunk
+    quote: str
+
+    def __post_init__(self) -> None:
+        if not self.quote or self.quote not in self.chunk.text:
+            raise ValueError(f"quote is not verbatim in chunk {self.chunk.chunk_id}: {self.quote!r}")
+
+    # Read-through names for the places that show a citation.
+    chunk_id = property(lambda self: self.chunk.chunk_id)
+    doc_id = property(lambda self: self.chunk.doc_id)
+    doc_title = property(lambda self: self.chunk.doc_title)
+    section = property(lambda self: self.chunk.section)
+    location = property(lambda self: self.chunk.location)
+    chunk_text = property(lambda self: self.chunk.text)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "n": self.n,
+            "chunk_id": self.chunk_id,
+            "doc_title": self.doc_title,
+            "section": self.section,
+            "quote": self.quote,
+        }
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An answer with its citations, or an abstention (``answerable=False``) with suggestions."""
+
+    answer: str
+    answerable: bool
+    query: str
+    citations: tuple[Citation, ...]
+    suggestions: tuple[SectionRef, ...]
+    confidence: float
+    generated: bool = False
+    note: str = ""  # why generation was skipped or fell back ("" when nothing to say)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict for ``kb ask --json`` (chunk texts left out)."""
+        return {
+            "answer": self.answer,
+            "answerable": self.answerable,
+            "query": self.query,
+            "citations": [c.to_dict() for c in self.citations],
+            "suggestions": [s.location for s in self.suggestions],
+            "confidence": self.confidence,
+            "generated": self.generated,
+            "note": self.note,
+        }
+
+    def to_text(self) -> str:
+        """Plain text for the terminal: the answer, then ``[n] doc › section 「quote」``."""
+        lines = [self.answer]
+        if self.citations:
+            lines.append("")
+        for c in self.citations:
+            lines.append(f"[{c.n}] {c.location}\n    「{c.quote}」")
+        return "\n".join(lines)
+
+
+class AnswerStream(Iterator[str]):
+    """Iterator over the growing answer text; ``.answer`` is the final Answer.
+
+    Each item is the whole text so far (cumulative: a Gradio chat message is replaced on every
+    yield). The last item is always ``answer.answer``; when a generated answer fails the
+    citation check, that last item replaces the streamed text with the extractive fallback.
+    The stream belongs to one request: it holds that request's state and nothing else does.
+    """
+
+    def __init__(self, parts: Iterator[str | Answer]) -> None:
+        self._parts = parts
+        self._answer: Answer | None = None
+
+    def __next__(self) -> str:
+        if self._answer is not None:
+            raise StopIteration
+        item = next(self._parts)
+        if isinstance(item, Answer):
+            self._answer = item
+            return item.answer
+        return item
+
+    @property
+    def answer(self) -> Answer:
+        """The final Answer (consumes whatever was not iterated yet)."""
+        for _ in self:
+            pass
+        if self._answer is None:  # pragma: no cover - the parts always end with an Answer
+            raise RuntimeError("answer stream ended without an Answer")
+        return self._answer
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A sentence of a retrieved passage, scored for the question."""
+
+    hit: Hit
+    quote: str
+    score: float
+    support: float
+
+
+@dataclass(frozen=True)
+class Draft:
+    """Everything decided before any writer runs: the question, passages, and the extractive answer."""
+
+    question: Question
+    hits: tuple[Hit, ...]
+    answer: Answer
+    candidates: tuple[Candidate, ...] = ()

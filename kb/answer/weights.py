@@ -1,0 +1,40 @@
+"""The answer code's tuned numbers, in one frozen object passed to the Answerer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class AnswerWeights:
+    """Weights of the extractive answer, chosen on the dev split of eval/questions.jsonl
+    (2026-11-27, session 1; tests/test_answer.py -m slow and eval.answers report both splits).
+
+    Confidence = support·w + focus·w + known·w + semantic·w (see extractive.confidence); the
+    abstention threshold itself is ``Settings.abstain_threshold`` so deployments can move it.
+    """
+
+    # Confidence.
+    support: float = 0.5
+    focus: float = 0.2
+    known: float = 0.15
+    semantic: float = 0.15
+    # Cosine similarities of the default model (e5-small) for any Japanese pair sit in a
+    # narrow band (~0.78-0.92 here): the raw value is rescaled over that band. Another model
+    # has another band: set these with it.
+    semantic_floor: float = 0.80
+    semantic_span: float = 0.10
+    # Sentence selection: coverage of question terms by the sentence and by its passage, the
+    # passage's rank, the asked answer shape, the asked-about phrase, and a long-sentence penalty.
+    sentence: float = 0.6
+    passage: float = 0.25
+    rank: float = 0.1
+    shape: float = 0.4
+    focus_bonus: float = 0.1
+    long_penalty: float = 0.05
+    long_chars: int = 200
+    # How many sentences make an answer: runners-up within this share of the best score,
+    # at most ``max_quotes`` of them and ``max_answer_chars`` characters in all.
+    runner_up_ratio: float = 0.8
+    max_quotes: int = 3
+    max_answer_chars: int = 300
