@@ -4,8 +4,14 @@ Run as::
 
     python -m eval.check_questions eval/questions.jsonl [--source PATH]
 
+    python -m eval.check_questions eval/questions.jsonl --overlap   # also list colloquial overlaps
+
 Prints every problem found and exits non-zero if there is at least one.  The format, the
 relevance rule and the tag vocabulary are documented in ``eval/QUESTIONS.md``.
+
+A ``colloquial`` question may share at most one content lemma (``kb.text.word_tokens``) with
+the sentence(s) of the corpus holding its evidence; that check needs the project's tokenizer
+(fugashi + unidic-lite), imported only when it runs (``--skip-overlap`` skips it).
 
 ``normalise_for_match`` is the single definition of the text normalisation used by the
 relevance rule ("a passage is relevant if its normalised text contains the normalised
@@ -15,6 +21,7 @@ evidence span"); import it rather than re-implementing it.
 from __future__ import annotations
 
 import argparse
+import bisect
 import hashlib
 import json
 import re
@@ -22,12 +29,15 @@ import sys
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_QUESTIONS = PROJECT_ROOT / "eval" / "questions.jsonl"
 DEFAULT_SOURCE = PROJECT_ROOT / "corpus" / "source" / "hirakata_joho_kihon_keikaku_3ki.txt"
+#: The cleaned Markdown corpus; the evidence sentence of a colloquial question is looked up here first.
+DEFAULT_CORPUS_DIR = PROJECT_ROOT / "corpus"
 
 #: An HTML tag such as ``<p>``, ``</p>``, ``<ul style="...">`` or ``<br/>``.  Only tags whose
 #: name starts with an ASCII letter are removed, so the document's own angle-bracket headings
@@ -39,7 +49,14 @@ KIND_TAGS = frozenset({"plan", "national_strategy", "glossary"})
 TYPE_TAGS = frozenset(
     {"fact", "date", "number", "who", "definition", "paraphrase", "keyword", "table", "unanswerable"}
 )
-ALLOWED_TAGS = KIND_TAGS | TYPE_TAGS
+#: Focus tags (optional, any number): slices of the set that reports show on their own.
+#: ``colloquial``: everyday wording, at most MAX_COLLOQUIAL_OVERLAP content lemma shared with the
+#: evidence sentence; ``western_year``: the question uses a Western year where the evidence uses the
+#: era (令和/平成/昭和); ``near_miss``: unanswerable, but on a topic the plan does mention;
+#: ``session``: taken from a real user session.
+FOCUS_TAGS = frozenset({"colloquial", "western_year", "near_miss", "session"})
+ALLOWED_TAGS = KIND_TAGS | TYPE_TAGS | FOCUS_TAGS
+MAX_COLLOQUIAL_OVERLAP = 1
 #: Order used to pick the one "primary" type of a question (its stratum for the dev/test split).
 PRIMARY_TYPE_ORDER = (
     "unanswerable",
@@ -67,6 +84,25 @@ ID_RE = re.compile(r"^q\d{3,}$")
 MIN_SPAN_CHARS = 4
 MAX_SPAN_CHARS = 60
 MAX_SPANS = 3
+
+
+_WESTERN_YEAR_RE = re.compile(r"((?:19|20)\d\d)年")
+_ERA_RE = re.compile(r"令和|平成|昭和")
+#: First Western year of each era (era year N = Western year - offset; 元年 is year 1).
+_ERAS = (("令和", 2018), ("平成", 1988), ("昭和", 1925))
+
+
+def era_forms(western_year: int) -> list[str]:
+    """The era spellings of a Western year, normalised: 2024 -> ['令和6'], 2019 -> ['令和1', '令和元', '平成31']."""
+    forms: list[str] = []
+    for era, offset in _ERAS:
+        n = western_year - offset
+        if n < 1 or (era == "平成" and n > 31) or (era == "昭和" and n > 64):
+            continue
+        forms.append(f"{era}{n}")
+        if n == 1:
+            forms.append(f"{era}元")
+    return forms
 
 
 def normalise_for_match(text: str) -> str:
@@ -144,6 +180,10 @@ def _check_item(item: dict[str, Any], where: str, source_norm: str | None) -> li
 
     answerable = item["answerable"]
     evidence = item["evidence"]
+    if "near_miss" in tags and answerable:
+        problems.append(f"{where}: tag 'near_miss' is for unanswerable questions only")
+    if "western_year" in tags:
+        problems.extend(_check_western_year(item["question"], evidence, answerable, where))
     if answerable != ("unanswerable" not in tags):
         problems.append(f"{where}: tag 'unanswerable' must be present exactly when answerable is false")
     if answerable and not evidence:
@@ -175,6 +215,23 @@ def _check_item(item: dict[str, Any], where: str, source_norm: str | None) -> li
     return problems
 
 
+def _check_western_year(question: str, evidence: list[Any], answerable: bool, where: str) -> list[str]:
+    """A western_year question writes a Western year; an answerable one's evidence has it as an era year."""
+    norm_q = normalise_for_match(question)
+    years = [int(y) for y in _WESTERN_YEAR_RE.findall(norm_q)]
+    if not years:
+        return [f"{where}: tag 'western_year' but the question has no Western year (e.g. 2024年)"]
+    if _ERA_RE.search(norm_q):
+        return [f"{where}: tag 'western_year' but the question also uses an era name"]
+    if not answerable:
+        return []
+    spans = normalise_for_match(" ".join(s for s in evidence if isinstance(s, str)))
+    if not any(form in spans for y in years for form in era_forms(y)):
+        wanted = sorted({f for y in years for f in era_forms(y)})
+        return [f"{where}: tag 'western_year' but no evidence span writes the year as {wanted}"]
+    return []
+
+
 def check_items(items: Sequence[dict[str, Any]], source_text: str | None) -> list[str]:
     """All problems in already-parsed items (``source_text`` None skips the source lookup)."""
     source_norm = normalise_for_match(source_text) if source_text is not None else None
@@ -193,8 +250,127 @@ def check_items(items: Sequence[dict[str, Any]], source_text: str | None) -> lis
     return problems
 
 
-def check_file(path: str | Path = DEFAULT_QUESTIONS, source_path: str | Path = DEFAULT_SOURCE) -> list[str]:
-    """All problems in the question file; an empty list means it is valid."""
+class SentenceIndex:
+    """Sentences of one text (``kb.text.sentence_spans``) searchable by normalised evidence span."""
+
+    def __init__(self, text: str) -> None:
+        from kb.text import sentence_spans  # lazy: fugashi only when the check runs
+
+        self.sentences = [text[a:b] for a, b in sentence_spans(text)]
+        self.starts: list[int] = []
+        parts: list[str] = []
+        pos = 0
+        for sentence in self.sentences:
+            self.starts.append(pos)
+            norm = normalise_for_match(sentence)
+            parts.append(norm)
+            pos += len(norm)
+        self.norm = "".join(parts)
+
+    def sentences_with(self, span: str) -> list[str]:
+        """For every occurrence of the span: the sentence holding it (joined sentences if it crosses one)."""
+        needle = normalise_for_match(span)
+        found: list[str] = []
+        if not needle:
+            return found
+        at = self.norm.find(needle)
+        while at >= 0:
+            first = bisect.bisect_right(self.starts, at) - 1
+            last = bisect.bisect_right(self.starts, at + len(needle) - 1) - 1
+            found.append("".join(self.sentences[first : last + 1]))
+            at = self.norm.find(needle, at + 1)
+        return found
+
+
+@dataclass(frozen=True)
+class Overlap:
+    """Content lemmas a question shares with the evidence sentence that shares the fewest."""
+
+    id: str
+    count: int | None  # None: no evidence sentence found
+    shared: tuple[str, ...]
+    sentence: str
+
+
+def content_lemmas(text: str) -> set[str]:
+    """The set of ``kb.text.word_tokens``: lemmas without stop words, noun compounds, Latin runs."""
+    from kb.text import word_tokens  # lazy: fugashi only when the check runs
+
+    return set(word_tokens(text))
+
+
+def load_sentence_indexes(
+    corpus_dir: str | Path = DEFAULT_CORPUS_DIR, source_path: str | Path = DEFAULT_SOURCE
+) -> list[list[SentenceIndex]]:
+    """Texts to look evidence sentences up in, by priority: the corpus/*.md files, then the source."""
+    markdown = [SentenceIndex(p.read_text(encoding="utf-8")) for p in sorted(Path(corpus_dir).glob("*.md"))]
+    source = Path(source_path)
+    fallback = [SentenceIndex(source.read_text(encoding="utf-8"))] if source.is_file() else []
+    return [tier for tier in (markdown, fallback) if tier]
+
+
+def question_overlap(item: dict[str, Any], indexes: Sequence[Sequence[SentenceIndex]]) -> Overlap:
+    """Shared content lemmas between the question and its evidence sentence(s).
+
+    Every occurrence of every span is a candidate sentence (any of them makes a passage relevant);
+    the minimum overlap over the candidates counts.  Sentences come from the first tier of
+    ``indexes`` (Markdown corpus, then source text) in which a span is found.
+    """
+    question_lemmas = content_lemmas(item["question"])
+    best: Overlap | None = None
+    for span in item["evidence"]:
+        if not isinstance(span, str):
+            continue
+        sentences: list[str] = []
+        for tier in indexes:
+            sentences = [s for index in tier for s in index.sentences_with(span)]
+            if sentences:
+                break
+        for sentence in sentences:
+            shared = tuple(sorted(question_lemmas & content_lemmas(sentence)))
+            if best is None or best.count is None or len(shared) < best.count:
+                best = Overlap(item["id"], len(shared), shared, sentence.strip())
+    return best or Overlap(str(item.get("id")), None, (), "")
+
+
+def colloquial_overlaps(
+    items: Sequence[dict[str, Any]], indexes: Sequence[Sequence[SentenceIndex]]
+) -> list[Overlap]:
+    """The overlap of every answerable ``colloquial`` question."""
+    return [
+        question_overlap(item, indexes)
+        for item in items
+        if "colloquial" in item.get("tags", [])
+        and item.get("answerable") is True
+        and isinstance(item.get("evidence"), list)
+        and isinstance(item.get("question"), str)
+    ]
+
+
+def overlap_problems(overlaps: Iterable[Overlap]) -> list[str]:
+    problems: list[str] = []
+    for o in overlaps:
+        if o.count is None:
+            problems.append(f"{o.id}: colloquial question whose evidence sentence was not found")
+        elif o.count > MAX_COLLOQUIAL_OVERLAP:
+            problems.append(
+                f"{o.id}: colloquial question shares {o.count} content lemmas with its evidence sentence "
+                f"(max {MAX_COLLOQUIAL_OVERLAP}): {', '.join(o.shared)}"
+            )
+    return problems
+
+
+def check_file(
+    path: str | Path = DEFAULT_QUESTIONS,
+    source_path: str | Path = DEFAULT_SOURCE,
+    *,
+    corpus_dir: str | Path = DEFAULT_CORPUS_DIR,
+    overlap: bool = True,
+) -> list[str]:
+    """All problems in the question file; an empty list means it is valid.
+
+    ``overlap`` runs the colloquial-overlap check (needs ``kb.text``; its import failing is a problem).
+    """
     problems: list[str] = []
     items: list[dict[str, Any]] = []
     try:
@@ -220,7 +396,28 @@ def check_file(path: str | Path = DEFAULT_QUESTIONS, source_path: str | Path = D
         problems.append(f"cannot read source {source_path}: {exc}")
         source_text = None
     problems.extend(check_items(items, source_text))
+    if overlap and any(
+        "colloquial" in (i.get("tags") or []) for i in items if isinstance(i.get("tags"), list)
+    ):
+        try:
+            indexes = load_sentence_indexes(corpus_dir, source_path)
+            problems.extend(overlap_problems(colloquial_overlaps(items, indexes)))
+        except ImportError as exc:
+            problems.append(
+                f"cannot check colloquial overlap (kb.text not importable: {exc}); --skip-overlap skips it"
+            )
     return problems
+
+
+def format_overlaps(overlaps: Sequence[Overlap]) -> str:
+    """One line per colloquial question (id, shared count, shared lemmas), then the distribution."""
+    lines = [f"{o.id}\t{'?' if o.count is None else o.count}\t{' '.join(o.shared)}" for o in overlaps]
+    dist = Counter("?" if o.count is None else str(o.count) for o in overlaps)
+    lines.append(
+        f"colloquial overlap: {len(overlaps)} questions; "
+        + ", ".join(f"{k} shared={dist[k]}" for k in sorted(dist))
+    )
+    return "\n".join(lines)
 
 
 def summarise(items: Sequence[dict[str, Any]]) -> str:
@@ -247,10 +444,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("questions", nargs="?", default=str(DEFAULT_QUESTIONS))
     parser.add_argument("--source", default=str(DEFAULT_SOURCE), help="source text the spans come from")
+    parser.add_argument(
+        "--corpus-dir", default=str(DEFAULT_CORPUS_DIR), help="folder of the cleaned *.md corpus"
+    )
+    parser.add_argument(
+        "--overlap", action="store_true", help="print the content-lemma overlap of every colloquial question"
+    )
+    parser.add_argument(
+        "--skip-overlap", action="store_true", help="skip the colloquial overlap check (no kb.text needed)"
+    )
     args = parser.parse_args(argv)
-    problems = check_file(args.questions, args.source)
+    problems = check_file(
+        args.questions, args.source, corpus_dir=args.corpus_dir, overlap=not args.skip_overlap
+    )
     for p in problems:
         print(p)
+    if args.overlap and not args.skip_overlap:
+        try:
+            items = load_questions(args.questions)
+            print(
+                format_overlaps(
+                    colloquial_overlaps(items, load_sentence_indexes(args.corpus_dir, args.source))
+                )
+            )
+        except (OSError, ValueError, ImportError) as exc:
+            print(f"(no overlap listing: {exc})")
     try:
         print(summarise(load_questions(args.questions)))
     except (OSError, ValueError) as exc:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from eval.metrics import FAILURE_RANK
+from eval.metrics import FAILURE_RANK, QuestionRun, load_question_file, summarise
 
 SNIPPET_CHARS = 60
+#: Tags shown per split right after the summary (``By focus tag``): the hard slices of the set.
+FOCUS_TAGS = ("colloquial", "western_year")
+FOCUS_SPLITS = ("dev", "test")
+_PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 def metric_names(summary: dict[str, Any]) -> list[str]:
@@ -85,6 +90,84 @@ def _group_table(metrics: dict[str, Any], key: str, k: int) -> str:
         ]
         rows.append([group, str(first["answerable"]), *cells])
     return markdown_table(header, rows)
+
+
+def _focus_from_runs(metrics: dict[str, Any], run_dir: Path) -> dict[str, dict[str, dict[str, Any]]] | None:
+    """Per system, per "tag/split": a summary recomputed from ``<run_dir>/<system>.jsonl``.
+
+    metrics.json keeps tags over all splits only; the per-question hits the run wrote next to
+    the report, with the questions file named in ``meta``, give the per-split numbers.  None
+    when those files are not there (e.g. a report rendered from metrics.json alone).
+    """
+    meta = metrics["meta"]
+    qfile = Path(str(meta.get("questions_file", "")))
+    candidates = [qfile, _PROJECT_ROOT / qfile] if not qfile.is_absolute() else [qfile]
+    qpath = next((c for c in candidates if c.is_file()), None)
+    if qpath is None or not meta.get("questions_file"):
+        return None
+    try:
+        questions = {q.id: q for q in load_question_file(qpath)}
+        out: dict[str, dict[str, dict[str, Any]]] = {}
+        for name in metrics["systems"]:
+            runs_file = run_dir / f"{name}.jsonl"
+            if not runs_file.is_file():
+                return None
+            groups: dict[str, list[QuestionRun]] = {}
+            for line in runs_file.read_text(encoding="utf-8").splitlines():
+                record = json.loads(line)
+                question = questions.get(record["id"])
+                if question is None:
+                    continue
+                run = QuestionRun(question, tuple(record["hits"]), float(record.get("latency_ms", 0.0)))
+                for tag in set(question.tags) & set(FOCUS_TAGS):
+                    groups.setdefault(f"{tag}/{question.split}", []).append(run)
+            out[name] = {key: summarise(runs, meta["k"]) for key, runs in groups.items()}
+        return out
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def focus_rows(
+    metrics: dict[str, Any], run_dir: Path | None = None
+) -> tuple[list[str], list[list[str]]] | None:
+    """Header and rows (focus tag x split) of hit@1 / hit@5 / MRR@k per system, or None.
+
+    Uses ``by_split_tag`` from the metrics when a run stored it, else the run's per-question
+    files in ``run_dir``, else the all-splits ``by_tag`` numbers (split shown as "all").
+    """
+    systems = metrics["systems"]
+    k = metrics["meta"]["k"]
+    per_system: dict[str, dict[str, dict[str, Any]]] | None = None
+    if all("by_split_tag" in d for d in systems.values()):
+        per_system = {
+            name: {
+                f"{tag}/{split}": s for split, tags in d["by_split_tag"].items() for tag, s in tags.items()
+            }
+            for name, d in systems.items()
+        }
+    elif run_dir is not None:
+        per_system = _focus_from_runs(metrics, run_dir)
+    if per_system is not None:
+        keys = [f"{t}/{s}" for t in FOCUS_TAGS for s in FOCUS_SPLITS]
+    else:
+        per_system = {
+            name: {f"{t}/all": d["by_tag"][t] for t in FOCUS_TAGS if t in d["by_tag"]}
+            for name, d in systems.items()
+        }
+        keys = [f"{t}/all" for t in FOCUS_TAGS]
+    first = per_system[next(iter(systems))]
+    header = ["tag", "split", "n", *(f"{d['label']} hit@1 / hit@5 / MRR@{k}" for d in systems.values())]
+    rows: list[list[str]] = []
+    for key in keys:
+        if key not in first or not first[key]["answerable"]:
+            continue
+        tag, split = key.split("/", 1)
+        cells = []
+        for name in systems:
+            s = per_system[name].get(key, {})
+            cells.append(" / ".join(_fmt(s.get(m), 2) for m in ("hit@1", "hit@5", f"mrr@{k}")))
+        rows.append([tag, split, str(first[key]["answerable"]), *cells])
+    return (header, rows) if rows else None
 
 
 def _snippet(text: str) -> str:
@@ -169,6 +252,18 @@ def write_report(metrics: dict[str, Any], path: Path, chart_name: str | None = N
     k = metrics["meta"]["k"]
     header, rows = summary_rows(metrics)
     lines = _intro(metrics) + ["## Summary", "", markdown_table(header, rows), ""]
+    focus = focus_rows(metrics, path.parent)
+    if focus:
+        lines += [
+            "## By focus tag",
+            "",
+            "Answerable questions of the hard slices, per split: `colloquial` (everyday wording, at most one "
+            "content word shared with the evidence sentence) and `western_year` (2024年度 where the plan "
+            "writes 令和6年度). See eval/QUESTIONS.md.",
+            "",
+            markdown_table(*focus),
+            "",
+        ]
     if chart_name:
         lines += [f"![hit@n, MRR and nDCG per system]({chart_name})", ""]
     lines += ["## By tag (all questions in the run)", "", _group_table(metrics, "by_tag", k), ""]
@@ -179,10 +274,10 @@ def write_report(metrics: dict[str, Any], path: Path, chart_name: str | None = N
 
 def write_chart(metrics: dict[str, Any], path: Path) -> None:
     """Grouped bars of the ranking metrics per system, one panel per split (ASCII labels only)."""
-    import matplotlib  # noqa: PLC0415 - only when a chart is drawn
+    import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt  # noqa: PLC0415
+    import matplotlib.pyplot as plt
 
     systems = metrics["systems"]
     splits = list(next(iter(systems.values()))["splits"])

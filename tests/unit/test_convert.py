@@ -69,7 +69,9 @@ def test_headings_mirror_structure(converted: list[Path]) -> None:
     chapters = [p[0] for p in paths if p]
     for n in range(1, 6):
         assert any(c.startswith(f"第{n}章") for c in chapters)
-    assert any(p[-1].startswith("図表：") for p in paths)
+    # The front matter has an empty heading path: it must not reach p[-1] (that made this test
+    # fail about once in a hundred runs, whenever set order put it before a 図表 heading).
+    assert any(p[-1].startswith("図表：") for p in paths if p)
 
 
 def test_national_strategies_one_section_each(converted: list[Path]) -> None:
@@ -81,7 +83,7 @@ def test_national_strategies_one_section_each(converted: list[Path]) -> None:
 
 def test_glossary_terms_are_sections(converted: list[Path]) -> None:
     doc = next(load_document(p) for p in converted if p.stem == "glossary")
-    leaves = {s.heading_path[-1] for s in doc.sections}
+    leaves = {s.heading_path[-1] for s in doc.sections if s.heading_path}
     assert any(leaf.startswith("EBPM") for leaf in leaves)
     assert "ガバメントクラウド" in leaves
 
