@@ -14,18 +14,19 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from kb import __version__
-from kb.chunk import Chunk, chunk_documents
+from kb.chunk import Chunk, Sentence, chunk_documents, chunk_sentences
 from kb.config import Settings
 from kb.corpus import corpus_hash, load_corpus
 from kb.embed import Embedder
 from kb.errors import KBError
 from kb.keyword import KeywordIndex
-from kb.knowledge import open_store
-from kb.manifest import Manifest, index_contract, save_chunks
+from kb.knowledge import open_store, sentence_collection
+from kb.manifest import EMBEDDING_KEYS, Manifest, index_contract, save_chunks
 from kb.progress import Progress
 from kb.store import release_clients
 
@@ -35,27 +36,41 @@ class BuildReport:
     index_dir: str
     documents: int
     chunks: int
-    embedded: int
-    reused: int
+    embedded: int  # vectors computed now (chunks and sentences)
+    reused: int  # vectors copied from the previous index
+    sentences: int = 0
     skipped_files: list[str] = field(default_factory=list)
     seconds: float = 0.0
     unchanged: bool = False
     mean_chunk_chars: float = 0.0
 
 
-def _previous_vectors(settings: Settings, embedder: Embedder, chunks: list[Chunk]) -> dict[str, np.ndarray]:
-    """Vectors of chunks that the current index already holds, when it used the same model."""
+def _previous_vectors(settings: Settings, contract: dict[str, Any], ids: list[str]) -> dict[str, np.ndarray]:
+    """Vectors (chunks and sentences) the current index already holds, when built the same way."""
     try:
         old = Manifest.load(settings.index_dir)
-        old.check(index_contract(settings, embedder.query_prefix, embedder.passage_prefix))
-        store = open_store(settings, settings.index_dir, old.collection)
-        return store.get_vectors([c.chunk_id for c in chunks])
+        # Only what the vectors depend on must match: a new stop list or BM25 parameter
+        # rebuilds the keyword index but keeps every vector.
+        old.check({key: contract[key] for key in EMBEDDING_KEYS}, only=EMBEDDING_KEYS)
+        found: dict[str, np.ndarray] = {}
+        for name in (old.collection, sentence_collection(old.collection)):
+            found.update(open_store(settings, settings.index_dir, name).get_vectors(ids))
+        return found
     except KBError:  # no usable previous index (missing, other settings, corrupt): embed all
         return {}
 
 
 def _metadata(chunk: Chunk) -> dict[str, str]:
     return {"doc_id": chunk.doc_id, "kind": chunk.kind, "chapter": chunk.chapter}
+
+
+def _sentence_metadata(sentence: Sentence) -> dict[str, Any]:
+    return {
+        **_metadata(sentence.chunk),
+        "chunk_id": sentence.chunk.chunk_id,
+        "start": sentence.start,
+        "end": sentence.end,
+    }
 
 
 def build_index(
@@ -88,26 +103,29 @@ def build_index(
                     str(settings.index_dir),
                     len(documents),
                     len(chunks),
-                    0,
-                    len(chunks),
-                    [e.en for e in problems],
-                    round(time.perf_counter() - started, 2),
-                    True,
-                    mean_chars,
+                    embedded=0,
+                    reused=0,
+                    skipped_files=[e.en for e in problems],
+                    seconds=round(time.perf_counter() - started, 2),
+                    unchanged=True,
+                    mean_chunk_chars=mean_chars,
                 )
         except KBError:
             pass
 
-    reused = {} if rebuild else _previous_vectors(settings, embedder, chunks)
-    to_embed = [c for c in chunks if c.chunk_id not in reused]
+    sentences = chunk_sentences(chunks, settings.sentence_min_chars)
+    # Everything that gets a vector, by id: chunk bodies and their sentences.
+    texts = {c.chunk_id: c.embed_text for c in chunks} | {s.sentence_id: s.text for s in sentences}
+    reused = {} if rebuild else _previous_vectors(settings, contract, list(texts))
+    to_embed = [vid for vid in texts if vid not in reused]
     report("モデル準備 / preparing model", 0.05)
     dimension = embedder.dimension
 
     def embed_progress(stage: str, fraction: float) -> None:
         report(stage, 0.1 + 0.8 * fraction)
 
-    fresh = embedder.embed_passages([c.embed_text for c in to_embed], embed_progress) if to_embed else None
-    vectors = {c.chunk_id: fresh[i] for i, c in enumerate(to_embed)} if fresh is not None else {}
+    fresh = embedder.embed_passages([texts[vid] for vid in to_embed], embed_progress) if to_embed else None
+    vectors = {vid: fresh[i] for i, vid in enumerate(to_embed)} if fresh is not None else {}
     vectors.update(reused)
 
     build_id = uuid.uuid4().hex[:12]
@@ -132,7 +150,13 @@ def build_index(
             np.stack([vectors[c.chunk_id] for c in chunks]) if chunks else np.zeros((0, dimension)),
             [_metadata(c) for c in chunks],
         )
-        del store
+        sentence_store = open_store(settings, tmp, sentence_collection(collection))
+        sentence_store.add(
+            [s.sentence_id for s in sentences],
+            np.stack([vectors[s.sentence_id] for s in sentences]) if sentences else np.zeros((0, dimension)),
+            [_sentence_metadata(s) for s in sentences],
+        )
+        del store, sentence_store
         seconds = round(time.perf_counter() - started, 2)
         Manifest(
             contract=contract,
@@ -149,6 +173,7 @@ def build_index(
         shutil.rmtree(tmp, ignore_errors=True)
         if settings.chroma_host:
             _drop_collection(settings, collection)
+            _drop_collection(settings, sentence_collection(collection))
         raise
     if settings.chroma_host:
         open_store(settings, target, collection).drop_other_collections(f"{settings.collection}-")
@@ -157,12 +182,12 @@ def build_index(
         str(target),
         len(documents),
         len(chunks),
-        len(to_embed),
-        len(chunks) - len(to_embed),
-        [e.en for e in problems],
-        round(time.perf_counter() - started, 2),
-        False,
-        mean_chars,
+        embedded=len(to_embed),
+        reused=len(texts) - len(to_embed),
+        sentences=len(sentences),
+        skipped_files=[e.en for e in problems],
+        seconds=round(time.perf_counter() - started, 2),
+        mean_chunk_chars=mean_chars,
     )
 
 

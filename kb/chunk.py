@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from kb.corpus import SECTION_SEPARATOR, Document, Section
-from kb.text import sentence_spans
+from kb.text import sentence_spans, sentence_units
 
 # Tables of contents are navigation, not content: browsable, never retrieved.
 NAVIGATION_HEADINGS = {"目次", "もくじ", "Contents", "Table of Contents"}
@@ -172,3 +172,26 @@ def chunk_documents(
                     seen.add(chunk.chunk_id)
                     chunks.append(chunk)
     return chunks
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A sentence or list item of a chunk, embedded on its own (offsets within ``chunk.text``)."""
+
+    chunk: Chunk
+    start: int
+    end: int
+
+    @property
+    def sentence_id(self) -> str:
+        # Chunk ids are content hashes, so this id is stable across rebuilds too.
+        return f"{self.chunk.chunk_id}:{self.start}:{self.end}"
+
+    @property
+    def text(self) -> str:
+        return self.chunk.text[self.start : self.end]
+
+
+def chunk_sentences(chunks: Iterable[Chunk], min_chars: int) -> list[Sentence]:
+    """The sentence units of every chunk, in chunk order."""
+    return [Sentence(c, a, b) for c in chunks for a, b in sentence_units(c.text, min_chars)]

@@ -67,7 +67,7 @@ def cmd_index(args: argparse.Namespace) -> int:
         state = "変更なし / up to date" if report.unchanged else "更新しました / built"
         print(
             f"{state}: {report.documents} documents, {report.chunks} chunks "
-            f"(embedded {report.embedded}, reused {report.reused}), mean {report.mean_chunk_chars} chars, "
+            f"+ {report.sentences} sentences (vectors embedded {report.embedded}, reused {report.reused}), mean {report.mean_chunk_chars} chars, "
             f"{report.seconds} s -> {report.index_dir}"
         )
     for skipped in report.skipped_files:

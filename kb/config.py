@@ -57,11 +57,21 @@ class Settings:
     default_mode: str = "hybrid"
     default_k: int = 5
     max_query_chars: int = 2000
-    # Hybrid fusion: "score" (weighted sum of scaled scores) or "rrf" (reciprocal rank fusion).
-    fusion: str = "score"
-    hybrid_keyword_weight: float = 0.5  # the semantic side gets 1 - this
+    # Hybrid fusion: "adaptive" (weighted sum of scaled scores, the keyword weight set per query
+    # by how many of its words the keyword index knows), "score" (the same with a fixed weight)
+    # or "rrf" (reciprocal rank fusion). See kb/retrieve.py for the measurements.
+    fusion: str = "adaptive"
+    hybrid_keyword_weight: float = 0.5  # "score" and "rrf": the semantic side gets 1 - this
+    # "adaptive": keyword weight = clip(slope · share of query words in the keyword vocabulary).
+    adaptive_keyword_slope: float = 0.3
+    adaptive_keyword_min: float = 0.1
+    adaptive_keyword_max: float = 0.8
     rrf_k: int = 60
     candidate_pool: int = 200
+    # Sentence vectors: every sentence / list item of at least this many characters is embedded
+    # too, and a chunk's semantic score mixes its own cosine with its best sentence's.
+    sentence_min_chars: int = 8
+    sentence_weight: float = 0.5  # share of the best sentence's cosine (0 = chunk cosine only)
     # Keyword index (bm25s). b=0.5: milder length normalisation, so one-line glossary pointers
     # (「次節のとおり」) do not outrank the passages they point to; bigram scores count half of word
     # scores (both swept on the dev questions, flat around these values). Recorded in the manifest.
@@ -161,11 +171,21 @@ def _validate(s: Settings) -> None:
                 "need 50 <= chunk_target_chars <= chunk_max_chars",
             )
         )
-    if s.fusion not in {"score", "rrf"} or not 0.0 <= s.hybrid_keyword_weight <= 1.0:
+    if s.fusion not in {"adaptive", "score", "rrf"} or not 0.0 <= s.hybrid_keyword_weight <= 1.0:
         problems.append(
             (
-                "fusion は score/rrf、hybrid_keyword_weight は 0〜1",
-                "fusion must be score or rrf; hybrid_keyword_weight in [0, 1]",
+                "fusion は adaptive/score/rrf、hybrid_keyword_weight は 0〜1",
+                "fusion must be adaptive, score or rrf; hybrid_keyword_weight in [0, 1]",
+            )
+        )
+    if (
+        not 0.0 <= s.sentence_weight <= 1.0
+        or not 0.0 <= s.adaptive_keyword_min <= s.adaptive_keyword_max <= 1.0
+    ):
+        problems.append(
+            (
+                "sentence_weight は 0〜1、adaptive_keyword_min ≤ adaptive_keyword_max（0〜1）",
+                "need sentence_weight in [0, 1] and 0 <= adaptive_keyword_min <= adaptive_keyword_max <= 1",
             )
         )
     if not 0 <= s.chunk_overlap_chars < s.chunk_target_chars:

@@ -30,6 +30,11 @@ def open_store(settings: Settings, index_dir: Path, collection: str) -> VectorSt
     return VectorStore(collection, path=index_dir / "chroma")
 
 
+def sentence_collection(collection: str) -> str:
+    """The name of the sentence-vector collection that belongs to a build's chunk collection."""
+    return f"{collection}.sentences"
+
+
 @dataclass(frozen=True)
 class IndexStats:
     index_dir: str
@@ -67,7 +72,8 @@ class KnowledgeBase:
         chunks = load_chunks(index_dir)
         keyword = KeywordIndex.load(index_dir / "keyword", settings.bigram_weight)
         store = open_store(settings, index_dir, manifest.collection)
-        retriever = Retriever(chunks, keyword, store, embedder, settings)
+        sentences = open_store(settings, index_dir, sentence_collection(manifest.collection))
+        retriever = Retriever(chunks, keyword, store, embedder, settings, sentences)
         return cls(settings, manifest, chunks, retriever)
 
     def search(

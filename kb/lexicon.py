@@ -18,6 +18,9 @@ STOP_LEMMAS = frozenset(
     れる られる せる おる こと もの ため よう これ それ あれ この その ここ そこ について とは つく 付く
     ください くださる 下さる 思う 言う いう ない 様 的 等 など 方 ・
     """.split()
+    # unidic's lemmas of the same words (conjugated する is 為る, なっ is 成る, いる is 居る, いつ
+    # is 何時 …): the surface forms above only catch the dictionary form as typed.
+    + "為る 成る 出来る 居る 有る 無い 何時 此れ 其れ 彼れ 此の 其の 此処 其処 事 物 為".split()
 )
 
 

@@ -28,10 +28,21 @@ from kb.text import tokenizer_description
 FORMAT_VERSION = 2
 # Bump when what is embedded or keyword-indexed per chunk changes (Chunk.embed_text /
 # index_text): chunk ids hash only the content, so old vectors would otherwise be reused.
-TEXT_FORMAT = "embed=body;keyword=title|path+body;v2"
+TEXT_FORMAT = "embed=body+sentences;keyword=title|path+body;v3;years"
 MANIFEST = "manifest.json"
 CHUNKS = "chunks.jsonl"
 _REBUILD = ("`kb index --rebuild` で作り直してください", "run `kb index --rebuild`")
+
+
+#: The contract entries that vectors depend on (the rest only shape the keyword index or ranking).
+EMBEDDING_KEYS = (
+    "format_version",
+    "text_format",
+    "embedding_model",
+    "query_prefix",
+    "passage_prefix",
+    "chroma_host",
+)
 
 
 def index_contract(settings: Settings, query_prefix: str, passage_prefix: str) -> dict[str, Any]:
@@ -47,6 +58,7 @@ def index_contract(settings: Settings, query_prefix: str, passage_prefix: str) -
         "chunk_target_chars": settings.chunk_target_chars,
         "chunk_max_chars": settings.chunk_max_chars,
         "chunk_overlap_chars": settings.chunk_overlap_chars,
+        "sentence_min_chars": settings.sentence_min_chars,
         "bm25_k1": settings.bm25_k1,
         "bm25_b": settings.bm25_b,
         "bigram_weight": settings.bigram_weight,
@@ -108,9 +120,10 @@ class Manifest:
                 f"index manifest is corrupt at {path} ({_REBUILD[1]}): {exc}",
             ) from exc
 
-    def check(self, expected: dict[str, Any]) -> None:
-        """Raise IndexMismatchError naming every contract entry that differs from ``expected``."""
-        keys = sorted(set(expected) | set(self.contract))
+    def check(self, expected: dict[str, Any], only: tuple[str, ...] | None = None) -> None:
+        """Raise IndexMismatchError naming every contract entry (of ``only``, if given) that
+        differs from ``expected``."""
+        keys = sorted(only if only is not None else set(expected) | set(self.contract))
         diffs = [
             f"{key}: index={self.contract.get(key)!r} settings={expected.get(key)!r}"
             for key in keys

@@ -29,7 +29,9 @@ def validate_query(query: Any, max_chars: int, noun: tuple[str, str] = QUERY) ->
             f"{en} too long ({len(query)} characters, limit {max_chars}); shorten it",
         )
     if not normalize(query):
-        raise InvalidQueryError(f"{ja}が空です。調べたい言葉を入力してください", f"the {en} is empty; type what to look for")
+        raise InvalidQueryError(
+            f"{ja}が空です。調べたい言葉を入力してください", f"the {en} is empty; type what to look for"
+        )
     if _CONTROL.search(query):
         raise InvalidQueryError(
             f"{ja}に制御文字が含まれています。文字だけで入力してください",

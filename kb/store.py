@@ -113,16 +113,23 @@ class VectorStore:
     def query(
         self, vector: np.ndarray, k: int, where: dict[str, Any] | None = None
     ) -> list[tuple[str, float]]:
-        """(chunk id, cosine similarity) pairs, best first."""
+        """(id, cosine similarity) pairs, best first."""
+        return [(vid, sim) for vid, sim, _ in self.query_with_metadata(vector, k, where, metadata=False)]
+
+    def query_with_metadata(
+        self, vector: np.ndarray, k: int, where: dict[str, Any] | None = None, metadata: bool = True
+    ) -> list[tuple[str, float, dict[str, Any]]]:
+        """(id, cosine similarity, metadata) triples, best first."""
         n = self.count()
         if n == 0:
             return []
+        include = ["distances", "metadatas"] if metadata else ["distances"]
         try:
             result = self._collection.query(
                 query_embeddings=[vector.tolist()],
                 n_results=min(k, n),
                 where=where or None,
-                include=["distances"],
+                include=include,  # type: ignore[arg-type]
             )
         except Exception as exc:
             raise StoreError(
@@ -130,7 +137,8 @@ class VectorStore:
             ) from exc
         ids = result["ids"][0]
         distances = (result.get("distances") or [[]])[0]
-        return [(cid, 1.0 - float(d)) for cid, d in zip(ids, distances, strict=True)]
+        metas = (result.get("metadatas") or [[{}] * len(ids)])[0]
+        return [(vid, 1.0 - float(d), dict(m or {})) for vid, d, m in zip(ids, distances, metas, strict=True)]
 
     def delete_collection(self) -> None:
         self._client.delete_collection(self.collection_name)
@@ -139,9 +147,10 @@ class VectorStore:
         return [c.name if hasattr(c, "name") else str(c) for c in self._client.list_collections()]
 
     def drop_other_collections(self, prefix: str) -> None:
-        """Remove older builds' collections (server mode keeps one collection per build)."""
+        """Remove older builds' collections (server mode keeps one build's collections: this one
+        and those named after it, such as its sentence vectors)."""
         for name in self.list_collections():
-            if name.startswith(prefix) and name != self.collection_name:
+            if name.startswith(prefix) and not name.startswith(self.collection_name):
                 self._client.delete_collection(name)
 
 

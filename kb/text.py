@@ -166,3 +166,29 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
     if pos < end:
         spans.append((pos, end))
     return [(a, b) for a, b in spans if text[a:b].strip()]
+
+
+# Figure transcriptions and lists run item after item without a full stop: a bullet starts a unit.
+_BULLET_START = re.compile(r"\s+(?=[・✓■□●○◆⇒①-⑳])")
+
+
+def sentence_units(text: str, min_chars: int = 8) -> list[tuple[int, int]]:
+    """Offsets of the sentences and list items of ``text`` that are worth a vector of their own.
+
+    Units shorter than ``min_chars`` (after stripping) are left out: headings of one word and
+    stray labels carry too little meaning for a sentence embedding.
+    """
+    units: list[tuple[int, int]] = []
+    for start, end in sentence_spans(text):
+        piece_start = start
+        cuts = [m.start() for m in _BULLET_START.finditer(text, start, end)] + [end]
+        for cut in cuts:
+            a, b = piece_start, cut
+            while a < b and text[a].isspace():
+                a += 1
+            while b > a and text[b - 1].isspace():
+                b -= 1
+            if b - a >= min_chars:
+                units.append((a, b))
+            piece_start = cut
+    return units

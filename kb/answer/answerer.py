@@ -123,8 +123,7 @@ class Answerer:
         hits = [replace(h, rank=i) for i, h in enumerate(hits[:n], start=1)]
         # The raw cosine, which kb.search does not report (fused scores only); the query vector
         # comes from the embedder's cache, so this costs one vector-store lookup, not a second encode.
-        semantic = self.kb.retriever.semantic_ranking(query, 1)
-        return hits, float(semantic[0][1]) if semantic else 0.0
+        return hits, self.kb.retriever.best_chunk_cosine(query)
 
 
 def _suggestions(hits: Sequence[Hit], limit: int = 3) -> tuple[SectionRef, ...]:

@@ -75,7 +75,9 @@ def candidates(q: Question, hits: Sequence[Hit], stats: TermStats, w: AnswerWeig
             norm = normalize(quote)
             typed, shape = answer_shape(q, norm, hit.kind)
             support = 0.5 * stats.coverage(q.terms, norm + " " + heading) + 0.5 * chunk_cov if typed else 0.0
-            score = w.sentence * stats.coverage(select_terms, norm) + w.passage * chunk_cov + w.rank / hit.rank
+            score = (
+                w.sentence * stats.coverage(select_terms, norm) + w.passage * chunk_cov + w.rank / hit.rank
+            )
             score += w.shape * shape + (w.focus_bonus if focus and focus in norm else 0.0)
             score -= w.long_penalty if len(quote) > w.long_chars else 0.0  # long sentences make poor answers
             out.append(Candidate(hit, quote, score, support))

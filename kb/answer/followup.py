@@ -43,7 +43,12 @@ def clean_history(history: Sequence[Turn] | None) -> list[Turn]:
     """The well-formed (question, answer) turns of a chat history (the app sends what it has)."""
     out = []
     for turn in history or ():
-        if isinstance(turn, (tuple, list)) and len(turn) == 2 and isinstance(turn[0], str) and turn[0].strip():
+        if (
+            isinstance(turn, (tuple, list))
+            and len(turn) == 2
+            and isinstance(turn[0], str)
+            and turn[0].strip()
+        ):
             out.append((turn[0], turn[1] if isinstance(turn[1], str) else ""))
     return out
 

@@ -157,7 +157,9 @@ def validated_answer(draft: Draft, text: str) -> Answer:
     quotes = [closest_sentence(text, [c.quote for c in draft.candidates if c.hit is h]) for h in hits]
     citations = cite(list(zip(hits, quotes, strict=True)))
     if len(citations) != len(numbers):
-        raise GenerationError("生成回答の引用元から引用文を確認できません", "a cited passage has no verifiable quote")
+        raise GenerationError(
+            "生成回答の引用元から引用文を確認できません", "a cited passage has no verifiable quote"
+        )
     text = renumber(text, {k: i for i, k in enumerate(numbers, start=1)})
     return replace(draft.answer, answer=text.strip(), citations=citations, generated=True, note="")
 

@@ -37,14 +37,20 @@ NUMBER_Q = tuple(
         ("いくつ|幾つ|何種類|何項目|何個|の数|数は|者数|規模|どのくらい|どれくらい", ""),
     )
 )
-WHO_Q = re.compile(r"誰|だれ|どなた|どこ(?!まで)|どの課|どの部|部署|担当|所管|省庁|発行元|どの機関|どの組織|名前")
+WHO_Q = re.compile(
+    r"誰|だれ|どなた|どこ(?!まで)|どの課|どの部|部署|担当|所管|省庁|発行元|どの機関|どの組織|名前"
+)
 
 # -- answers ----------------------------------------------------------------------------------
 NUMBER = r"[0-9〇一二三四五六七八九十百千万億][0-9〇一二三四五六七八九十百千万億,.\s]*"
 #: What a counter looks like in the plan's text (何人 is answered by 人 or 名, …).
 COUNTER_FORMS = {"人": "人|名", "%": "%|パーセント", "所": "か所|箇所|カ所"}
-DATE_A = re.compile(r"(令和|平成|昭和)\s*(元|[0-9]+)\s*年|[0-9]{4}\s*年|[0-9]{4}\s*[./]\s*[0-9]{1,2}|[0-9]+\s*月")
-ORG_A = re.compile(r"[一-龥ァ-ヶー]+(課|部|室|局|省|庁|本部|委員会|センター|チーム|機構|協議会)|本部長|市長|大臣|cio")
+DATE_A = re.compile(
+    r"(令和|平成|昭和)\s*(元|[0-9]+)\s*年|[0-9]{4}\s*年|[0-9]{4}\s*[./]\s*[0-9]{1,2}|[0-9]+\s*月"
+)
+ORG_A = re.compile(
+    r"[一-龥ァ-ヶー]+(課|部|室|局|省|庁|本部|委員会|センター|チーム|機構|協議会)|本部長|市長|大臣|cio"
+)
 DEFINITION_A = re.compile(r"^[^。]{1,60}[:：]|のこと|を指す|をいう|とは")
 
 # -- follow-ups -------------------------------------------------------------------------------
@@ -59,6 +65,8 @@ TOPIC_END = frozenset({"は", "って", "とは", "について", "では", "に
 LEADING_MARK = re.compile(r"^[\s・･\-－*●○◆■□✓⇒]+")
 #: Page notes, figure captions, source references (『…』P8, 平成27年2月) and glossary
 #: redirects (「次節、…のとおり」) are not answers.
-SKIP_LINE = re.compile(r"^(掲載ページ|図表|\(出典\)|（出典）|『[^』]*』\s*P[0-9])|^[^:：]{1,40}[:：]\s*次節、")
+SKIP_LINE = re.compile(
+    r"^(掲載ページ|図表|\(出典\)|（出典）|『[^』]*』\s*P[0-9])|^[^:：]{1,40}[:：]\s*次節、"
+)
 #: Figure transcriptions run bullet after bullet without a full stop: cut there as well.
 BULLET_CUT = re.compile(r"\s+(?=[✓■⇒①-⑳])")
