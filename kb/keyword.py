@@ -3,6 +3,10 @@
 Word BM25 gives precise matches of terms and acronyms; the bigram index catches words the
 dictionary splits badly and partial matches. Their scores are combined after scaling each
 by its best score, so neither dominates by its raw range.
+
+The word stream also carries each year mention in both its era and Western forms
+(:func:`kb.era.year_tokens`), so 2024年度 in a query matches 令和6年度 in a passage and the
+reverse. Passages and queries go through the same :func:`index_tokens`.
 """
 
 from __future__ import annotations
@@ -14,8 +18,16 @@ from pathlib import Path
 import bm25s
 import numpy as np
 
+from kb.era import year_tokens
 from kb.errors import IndexCorruptError
 from kb.text import char_bigrams, word_tokens
+
+
+def index_tokens(text: str) -> list[str]:
+    """The word-index tokens of a passage or a query: word tokens, then both forms of each year
+    (令和6年度 → 2024年度 and 令和6年度), so either spelling finds the other. Part of the index
+    contract through kb.manifest.KEYWORD_FORMAT."""
+    return word_tokens(text) + year_tokens(text)
 
 
 def _build(token_lists: list[list[str]], k1: float, b: float) -> bm25s.BM25:
@@ -51,7 +63,7 @@ class KeywordIndex:
     ) -> KeywordIndex:
         return cls(
             list(chunk_ids),
-            _build([word_tokens(t) for t in texts], k1, b),
+            _build([index_tokens(t) for t in texts], k1, b),
             _build([char_bigrams(t) for t in texts], k1, b),
             bigram_weight,
         )
@@ -62,7 +74,7 @@ class KeywordIndex:
 
     def scores(self, query: str) -> np.ndarray:
         """Combined score per chunk (same order as ``chunk_ids``), 0 where nothing matched."""
-        words = _scores(self.words, word_tokens(query))
+        words = _scores(self.words, index_tokens(query))
         bigrams = _scores(self.bigrams, char_bigrams(query))
         combined = np.zeros(len(self.chunk_ids), dtype=np.float32)
         if words.max(initial=0.0) > 0:

@@ -28,7 +28,9 @@ from kb.text import tokenizer_description
 FORMAT_VERSION = 2
 # Bump when what is embedded or keyword-indexed per chunk changes (Chunk.embed_text /
 # index_text): chunk ids hash only the content, so old vectors would otherwise be reused.
-TEXT_FORMAT = "embed=body+sentences;keyword=title|path+body;v3;years"
+TEXT_FORMAT = "embed=body+sentences;v3"
+# Bump when the keyword index's tokens change (kb.keyword.index_tokens): a keyword-only rebuild.
+KEYWORD_FORMAT = "title|path+body;lemmas+compounds+latin+years;v1"
 MANIFEST = "manifest.json"
 CHUNKS = "chunks.jsonl"
 _REBUILD = ("`kb index --rebuild` で作り直してください", "run `kb index --rebuild`")
@@ -50,6 +52,7 @@ def index_contract(settings: Settings, query_prefix: str, passage_prefix: str) -
     return {
         "format_version": FORMAT_VERSION,
         "text_format": TEXT_FORMAT,
+        "keyword_format": KEYWORD_FORMAT,
         "embedding_model": settings.embedding_model,
         "query_prefix": query_prefix,
         "passage_prefix": passage_prefix,
