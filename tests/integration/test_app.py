@@ -1,12 +1,11 @@
-"""The Gradio app: built without serving, then served on a free loopback port and asked
-through gradio_client with the app's own api_names (/ask, /search, /vote_down, ...)."""
+"""The Gradio app (the ``kb.app`` package): built without serving, then served on a free
+loopback port and asked through gradio_client with the app's own api_names (/ask, /search, ...)."""
 
 from __future__ import annotations
 
 import html
 import re
 import socket
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,14 +18,14 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from kb import render
+import kb.app
+from kb.answer import Citation
+from kb.app import cards, handlers
+from kb.app.html import highlight_terms
+from kb.app.outline import find_section, section_tree
 from kb.config import Settings
 from kb.feedback import FeedbackStore
-
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))  # app.py lives at the repository root
-
-import app  # noqa: E402
+from kb.text import query_terms
 
 SMALL_DOC = """---
 title: テスト用の計画
@@ -60,106 +59,110 @@ def text_of(message: dict[str, Any]) -> str:
 
 
 @pytest.fixture(scope="module")
-def served(built_kb, base_settings: Settings) -> Iterator[tuple[Client, Settings]]:  # type: ignore[no-untyped-def]
-    demo = app.build_app(base_settings, built_kb)
+def served(built_kb, base_settings: Settings) -> Iterator[tuple[str, Settings]]:  # type: ignore[no-untyped-def]
+    demo = kb.app.build_app(base_settings, built_kb)
     port = free_port()
-    app.launch_app(demo, base_settings, "127.0.0.1", port, prevent_thread_lock=True, quiet=True)
+    kb.app.launch_app(demo, base_settings, "127.0.0.1", port, prevent_thread_lock=True, quiet=True)
     try:
-        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
-        yield client, base_settings
+        yield f"http://127.0.0.1:{port}/", base_settings
     finally:
         demo.close()
 
 
-def ask(client: Client, question: str) -> tuple[list[dict[str, Any]], str]:
-    """(chat, html of the panel under the chat) after asking ``question`` in a fresh chat."""
-    chat, panel, _box = client.predict(question, [], api_name="/ask")
-    return chat, panel
+@pytest.fixture
+def client(served: tuple[str, Settings]) -> Client:
+    """A new client: its own session (conversation state), as a new browser tab would have."""
+    return Client(served[0], verbose=False)
+
+
+def ask(client: Client, question: str) -> tuple[list[dict[str, Any]], str, str]:
+    """(chat, notice next to the box, sources) after asking ``question`` after the chat so far."""
+    chat, notice, sources, _box = client.predict(question, [], api_name="/ask")
+    return chat, notice, sources
 
 
 def test_build_app_builds_without_serving(base_settings: Settings, built_kb) -> None:  # type: ignore[no-untyped-def]
-    demo = app.build_app(base_settings, built_kb)
+    demo = kb.app.build_app(base_settings, built_kb)
     assert isinstance(demo, gr.Blocks)
     names = {fn.api_name for fn in demo.fns.values()}
     assert {"ask", "search", "vote_up", "vote_down", "doc_sections", "read_section"} <= names
 
 
-def test_answerable_question_comes_back_cited(served: tuple[Client, Settings]) -> None:
-    client, _ = served
+def test_answerable_question_comes_back_cited(client: Client) -> None:
     started = time.perf_counter()
-    chat, panel = ask(client, "書かない窓口って何をするの？")
+    chat, notice, sources = ask(client, "書かない窓口って何をするの？")
     print(f"/ask latency: {time.perf_counter() - started:.2f} s")
     assert [m["role"] for m in chat] == ["user", "assistant"]
     answer = text_of(chat[-1])
-    assert re.search(r"\[1\]", answer), answer
-    assert 'data-answerable="true"' in panel
-    assert 'class="cite-card"' in panel and '<mark class="quote">' in panel
-    assert '<details class="cite-section">' in panel  # the whole section, expandable
-    assert "検索した語" in panel
+    assert re.search(r'<a class="cite-ref" href="#cite-1-1"[^>]*>\[1\]</a>', answer), answer
+    assert notice == ""
+    assert 'data-answerable="true"' in sources and 'id="cite-1-1"' in sources
+    assert 'class="cite-card"' in sources and '<mark class="quote">' in sources
+    assert '<details class="cite-section">' in sources  # the whole section, expandable
+    assert "検索した語" not in sources  # searched exactly what was typed: not repeated
 
 
-def test_definition_question_is_cited(served: tuple[Client, Settings]) -> None:
-    client, _ = served
-    chat, panel = ask(client, "EBPMとは？")
-    assert "[1]" in text_of(chat[-1])
-    assert 'data-answerable="true"' in panel
+def test_each_answer_keeps_its_own_sources(client: Client) -> None:
+    """Issue 5: earlier answers keep their cards; [n] of answer k links to card cite-k-n."""
+    first_chat, _, first = ask(client, "EBPMとは？")
+    chat, _, sources, _ = client.predict("それはいつから？", first_chat, api_name="/ask")
+    assert sources.count('<details class="turn"') == 2 == len(re.findall(r'data-turn="\d"', sources))
+    ids = re.findall(r'id="(cite-\d+-\d+)"', sources)
+    assert len(ids) == len(set(ids)) and any(i.startswith("cite-1-") for i in ids)
+    for message in chat:
+        for target in re.findall(r'class="cite-ref" href="#(cite-\d+-\d+)"', text_of(message)):
+            assert f'id="{target}"' in sources, target
+    assert "検索した語" in sources  # the follow-up was rewritten with its topic, so it is shown
+    assert re.findall(r'id="(cite-1-\d+)"', first) == [i for i in ids if i.startswith("cite-1-")]
 
 
-def test_unanswerable_question_abstains_with_suggestions(served: tuple[Client, Settings]) -> None:
-    client, _ = served
-    chat, panel = ask(client, "市役所の食堂のメニューは？")
-    assert 'data-answerable="false"' in panel and 'class="cite-card"' not in panel
+def test_unanswerable_question_abstains_with_suggestions(client: Client) -> None:
+    chat, _, sources = ask(client, "市役所の食堂のメニューは？")
+    assert 'data-answerable="false"' in sources and 'class="cite-card"' not in sources
     assert "[1]" not in text_of(chat[-1])
-    assert 'class="suggestions"' in panel and "<details>" in panel  # related sections, readable
+    assert 'class="suggestions"' in sources and "<details>" in sources  # related sections, readable
 
 
-def test_script_in_question_comes_back_escaped(served: tuple[Client, Settings]) -> None:
-    client, _ = served
-    chat, panel = ask(client, "<script>alert(1)</script>書かない窓口とは？")
+def test_script_in_question_comes_back_escaped(client: Client) -> None:
+    chat, _, sources = ask(client, "<script>alert(1)</script>書かない窓口とは？")
     user = text_of(chat[0])
     assert "<script>" not in user and "&lt;script&gt;alert(1)&lt;/script&gt;" in user
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in panel  # the searched query
-    for html_out in (panel, text_of(chat[-1])):
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in sources  # the question heading its sources
+    for html_out in (sources, text_of(chat[-1])):
         assert "<script>" not in html_out
 
 
 @pytest.mark.parametrize(
     ("question", "expected"),
-    [("", "質問が空です"), ("   ", "質問が空です"), ("窓口" * 3000, "長すぎます"), ("\x00\x01", "空")],
+    [("", "質問が空です"), ("   ", "質問が空です"), ("窓口" * 3000, "質問が長すぎます"), ("\x00\x01", "空")],
 )
-def test_bad_input_shows_a_bilingual_message(
-    served: tuple[Client, Settings], question: str, expected: str
-) -> None:
-    client, _ = served
-    chat, panel = ask(client, question)
+def test_bad_input_shows_a_bilingual_message(client: Client, question: str, expected: str) -> None:
+    """Issue 6: the chat's messages speak of 質問 (not 検索語), in the notice next to the box."""
+    chat, notice, _ = ask(client, question)
     assert chat == []
-    assert 'class="kb-notice kb-error"' in panel and expected in panel
-    assert re.search(r'<div class="en">[a-z]', panel)  # English half
-    assert "Traceback" not in panel
+    assert 'class="kb-notice kb-error"' in notice and expected in notice and "検索語" not in notice
+    assert re.search(r'<div class="en">[a-z]', notice)  # English half
+    assert "question" in notice and "Traceback" not in notice
 
 
-def test_feedback_is_recorded_for_the_last_answer(served: tuple[Client, Settings]) -> None:
-    client, settings = served
+def test_feedback_is_recorded_for_the_last_answer(client: Client, served: tuple[str, Settings]) -> None:
     ask(client, "EBPMとは？")
     message, comment = client.predict("定義だけでなく事例も知りたい", api_name="/vote_down")
     assert "#" in message and comment == ""
-    rows = FeedbackStore(settings.feedback_db).records()
-    row = rows[-1]
+    row = FeedbackStore(served[1].feedback_db).records()[-1]
     assert row.question == "EBPMとは？" and row.vote == -1
     assert row.comment == "定義だけでなく事例も知りたい"
     assert row.citations and row.citations[0]["n"] == 1
 
 
-def test_keyword_search_marks_terms(served: tuple[Client, Settings]) -> None:
-    client, _ = served
+def test_keyword_search_marks_terms(client: Client) -> None:
     html_out = client.predict("RPA", "keyword", [], "", 5, api_name="/search")
     assert html_out.count('class="hit"') == 5
     assert "<mark>RPA</mark>" in html_out or "<mark>rpa</mark>" in html_out.lower()
     assert 'data-rank="1"' in html_out and "score" in html_out
 
 
-def test_search_filters_and_escaping(served: tuple[Client, Settings], built_kb) -> None:  # type: ignore[no-untyped-def]
-    client, _ = served
+def test_search_filters_and_escaping(client: Client, built_kb) -> None:  # type: ignore[no-untyped-def]
     glossary = client.predict("AI", "hybrid", ["glossary"], "", 3, api_name="/search")
     assert glossary.count('class="hit"') >= 1 and "国の戦略" not in glossary and "計画本文" not in glossary
     chapter = built_kb.chapters()[-1]
@@ -169,30 +172,116 @@ def test_search_filters_and_escaping(served: tuple[Client, Settings], built_kb) 
     assert "<img" not in evil and "&lt;img" in evil
 
 
-def test_handlers_turn_library_errors_into_messages(
-    base_settings: Settings, built_kb, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
-    service = app.KBService(base_settings, built_kb)
-    handlers = app.make_handlers(service, lambda: FeedbackStore(tmp_path / "fb.sqlite3"))
-    # Values the UI cannot send (Gradio checks radio choices) still get a bilingual message.
-    bad_mode = handlers["search"]("RPA", "fuzzy", [], "", 3)
-    assert "kb-error" in bad_mode and "検索モード" in bad_mode
-    bad_k = handlers["search"]("RPA", "keyword", [], "", 500)
-    assert "kb-error" in bad_k and "k must be between" in bad_k
-    not_text = handlers["search"](None, "keyword", [], "", 3)
-    assert "kb-error" in not_text and "Traceback" not in not_text
-    assert "先に質問" in handlers["vote_down"]("", None)[0]
+def test_chapter_filter_by_name_through_the_api(client: Client, caplog: pytest.LogCaptureFixture) -> None:
+    """Issue 1: the reported call works from a fresh client; an unknown chapter is a clear message."""
+    chapter = "第4章 期別取り組み（第3期）"
+    hits = client.predict("テレワーク", "hybrid", [], chapter, 3, api_name="/search")
+    assert 1 <= hits.count('class="hit"') == hits.count(chapter), hits[:500]
+    short = client.predict("テレワーク", "hybrid", [], "第4章", 3, api_name="/search")  # a unique part
+    assert short.count('class="hit"') == short.count(chapter) >= 1
+    unknown = client.predict("テレワーク", "hybrid", [], "第9章 ない章", 3, api_name="/search")
+    assert "kb-error" in unknown and "という章はありません" in unknown and "unknown chapter" in unknown
+    assert chapter in unknown  # the message lists the real choices
+    assert "Traceback" not in caplog.text
 
 
-def test_documents_tab_shows_the_section_tree(served: tuple[Client, Settings]) -> None:
-    client, _ = served
+def test_chapter_and_document_choices_are_declared(base_settings: Settings, built_kb) -> None:  # type: ignore[no-untyped-def]
+    config = kb.app.build_app(base_settings, built_kb).config
+    dropdowns = {
+        c["props"].get("elem_id"): [v for _, v in c["props"]["choices"]]
+        for c in config["components"]
+        if c["type"] == "dropdown"
+    }
+    assert set(built_kb.chapters()) <= set(dropdowns["chapter"])
+    assert {d.doc_id for d in built_kb.documents()} == set(dropdowns["doc"])
+
+
+def test_section_picker_by_name_through_the_api(client: Client, served: tuple[str, Settings]) -> None:
+    """Issue 1: documents and sections are picked by id, title or heading from fresh clients."""
     sections, reader = client.predict("plan", api_name="/doc_sections")
     labels = [label for label, _ in sections["choices"]]
     assert any(label.startswith("■ 第1章") for label in labels)
     assert any(label.startswith("\u3000└ 1.1") for label in labels)
     key = next(value for label, value in sections["choices"] if "1.3 計画期間" in label)
-    text = client.predict("plan", key, api_name="/read_section")
-    assert "1.3 計画期間" in text and 'class="passage"' in text
+    by_key = Client(served[0], verbose=False).predict("plan", key, api_name="/read_section")
+    assert "1.3 計画期間" in by_key and 'class="passage"' in by_key
+    title = "補足説明（用語集・個別の制度・技術等についての解説）"
+    sections, reader = Client(served[0], verbose=False).predict(title, api_name="/doc_sections")
+    assert sections["choices"] and "i 用語集" in reader
+    by_heading = Client(served[0], verbose=False).predict(title, "EBPM", api_name="/read_section")
+    assert "EBPM (Evidence Based Policy Makingの略)" in by_heading and "kb-error" not in by_heading
+    assert "kb-error" in Client(served[0], verbose=False).predict("nope", "x", api_name="/read_section")
+
+
+def test_reader_keeps_the_first_sub_heading(client: Client, built_kb) -> None:  # type: ignore[no-untyped-def]
+    """Issue 2: a chapter's text starts with its first sub-heading (「本章の内容」, 「i 用語集」)."""
+    chapter1 = client.predict("plan", "第1章 計画の概要", api_name="/read_section")
+    assert "本章の内容" in chapter1.split('class="passage"')[1]
+    glossary = client.predict("glossary", "補足説明", api_name="/read_section")
+    body = glossary.split('class="passage"')[1]
+    assert "i 用語集" in body and "オープンシステム" in body
+    for doc in built_kb.documents():  # every heading's text shows every heading under it
+        nodes = section_tree(doc)
+        for node in (n for n in nodes if n.heading_path):  # the front matter has no heading
+            text = doc.text[node.start : node.end]
+            for child in nodes:
+                if (
+                    len(child.heading_path) > len(node.heading_path)
+                    and child.heading_path[: len(node.heading_path)] == node.heading_path
+                ):
+                    assert child.heading_path[-1] in text, (doc.doc_id, node.key, child.key)
+
+
+def test_documents_tab_lists_every_document(base_settings: Settings, built_kb) -> None:  # type: ignore[no-untyped-def]
+    """Issue 9: title, kind, issuer, source and date of every document."""
+    listing = handlers.documents_html(kb.app.KBService(base_settings, built_kb))
+    for doc in built_kb.documents():
+        row = re.search(rf'<tr data-doc-id="{doc.doc_id}">(.*?)</tr>', listing)
+        assert row, doc.doc_id
+        assert html.escape(doc.title) in row.group(1) and doc.date in row.group(1)
+        assert {"plan": "計画本文", "glossary": "用語集", "national_strategy": "国の戦略"}[
+            doc.kind
+        ] in row.group(1)
+        assert doc.path.name in row.group(1) or str(getattr(doc, "source", "")) in row.group(1)
+
+
+def test_handlers_turn_library_errors_into_messages(
+    base_settings: Settings, built_kb, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    service = kb.app.KBService(base_settings, built_kb)
+    # Values the UI cannot send (Gradio checks radio choices) still get a bilingual message.
+    bad_mode = handlers.search(service, "RPA", "fuzzy", [], "", 3)
+    assert "kb-error" in bad_mode and "検索モード" in bad_mode
+    bad_k = handlers.search(service, "RPA", "keyword", [], "", 500)
+    assert "kb-error" in bad_k and "k must be between" in bad_k
+    not_text = handlers.search(service, None, "keyword", [], "", 3)
+    assert "kb-error" in not_text and "Traceback" not in not_text
+    store = FeedbackStore(tmp_path / "fb.sqlite3")
+    assert "先に質問" in handlers.vote(lambda: store, -1, "", None)[0]
+
+
+def test_same_passage_cited_twice_gets_one_card(built_kb) -> None:  # type: ignore[no-untyped-def]
+    """Issue 8: citations of one chunk share a card; both quotes marked, both [n] anchored."""
+    chunk = next(c for c in built_kb.chunks if c.text.count("。") >= 3)
+    first, second = (s + "。" for s in chunk.text.split("。")[:2])
+    other = next(c for c in built_kb.chunks if c.chunk_id != chunk.chunk_id)
+    citations = [
+        Citation(1, chunk, first.strip()),
+        Citation(2, other, other.text[:10]),
+        Citation(3, chunk, second.strip()),
+    ]
+    merged = cards.merge_citations(citations)
+    assert [c.numbers for c in merged] == [(1, 3), (2,)]
+    out = cards.card_html(merged[0], turn=4)
+    assert out.count('class="cite-card"') == 1 and 'id="cite-4-1"' in out and 'id="cite-4-3"' in out
+    assert out.count('<mark class="quote">') == 2 and "[1][3]" in out
+
+
+def test_searched_query_only_when_rewritten() -> None:
+    assert cards.searched_query_html("EBPMとは？", "EBPMとは？") == ""
+    assert cards.searched_query_html("ＥＢＰＭとは？", " ebpmとは? ") == ""  # same after normalising
+    shown = cards.searched_query_html("それはいつから？", "EBPM いつから？")
+    assert "検索した語" in shown and "EBPM いつから？" in shown
 
 
 # --- first run: the index is built in the background with visible progress ----------------
@@ -208,41 +297,36 @@ def small_settings(base_settings: Settings, tmp_path: Path, text: str | None = S
 
 def test_missing_index_is_built_with_progress(base_settings: Settings, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     settings = small_settings(base_settings, tmp_path)
-    service = app.KBService(settings)
     seen: list[str] = []
-    original = service._report
-
-    def spy(stage: str, fraction: float) -> None:
-        seen.append(service.status_html())
-        original(stage, fraction)
-
-    service._report = spy  # type: ignore[method-assign]
+    service = kb.app.KBService(
+        settings, progress=lambda stage, fraction: seen.append(handlers.status_html(service))
+    )
     with pytest.raises(Exception) as waiting:
         service.require()
     assert "準備" in waiting.value.ja  # type: ignore[attr-defined]
     service.start()
     assert service.wait(timeout=300)
     assert any("<progress" in html_out for html_out in seen)
-    assert 'data-ready="true"' in service.status_html()
+    assert 'data-ready="true"' in handlers.status_html(service)
     assert (settings.index_dir / "manifest.json").is_file()
     err = capsys.readouterr().err
     assert "[kb]" in err and "100%" in err
-    kb, _ = service.require()
-    assert kb.search("書かない窓口", mode="keyword", k=1)[0].doc_id == "small"
+    knowledge, _ = service.require()
+    assert knowledge.search("書かない窓口", mode="keyword", k=1)[0].doc_id == "small"
+    assert service.chapters() == ["第1章 概要"]
 
 
 def test_failed_build_shows_a_bilingual_error(base_settings: Settings, tmp_path: Path) -> None:
     settings = small_settings(base_settings, tmp_path, text=None)  # empty corpus: nothing to index
-    service = app.KBService(settings)
+    service = kb.app.KBService(settings)
     service.start()
     assert not service.wait(timeout=120)
-    status = service.status_html()
+    status = handlers.status_html(service)
     assert (
         "kb-error" in status and "索引できる文書がありません" in status and "no indexable documents" in status
     )
-    handlers = app.make_handlers(service, lambda: FeedbackStore(tmp_path / "fb.sqlite3"))
-    outputs = list(handlers["ask"]("EBPMとは？", [], []))
-    assert "索引できる文書がありません" in outputs[-1][2]
+    outputs = list(handlers.ask(service, "EBPMとは？", [], [], []))
+    assert "索引できる文書がありません" in outputs[-1][3]
 
 
 def test_failed_rebuild_keeps_the_stale_index(
@@ -259,20 +343,20 @@ def test_failed_rebuild_keeps_the_stale_index(
         raise CorpusError("テスト用の失敗です", "failure for the test")
 
     monkeypatch.setattr(indexer.build, "build_index", broken)
-    service = app.KBService(settings)
+    service = kb.app.KBService(settings)
     service.start()
     assert service.wait(timeout=120)  # still ready: the old index answers
-    status = service.status_html()
+    status = handlers.status_html(service)
     assert "テスト用の失敗です" in status and "failure for the test" in status
-    kb, _ = service.require()
-    assert kb.search("計画期間", mode="keyword", k=1)
+    knowledge, _ = service.require()
+    assert knowledge.search("計画期間", mode="keyword", k=1)
 
 
 def test_login_is_required_when_configured(base_settings: Settings, built_kb) -> None:  # type: ignore[no-untyped-def]
     settings = base_settings.replace(app_auth_user="staff", app_auth_password="s3cret")
-    demo = app.build_app(settings, built_kb)
+    demo = kb.app.build_app(settings, built_kb)
     port = free_port()
-    app.launch_app(demo, settings, "127.0.0.1", port, prevent_thread_lock=True, quiet=True)
+    kb.app.launch_app(demo, settings, "127.0.0.1", port, prevent_thread_lock=True, quiet=True)
     try:
         url = f"http://127.0.0.1:{port}/"
         with pytest.raises(Exception):  # noqa: B017 - gradio_client raises different types per version
@@ -284,12 +368,12 @@ def test_login_is_required_when_configured(base_settings: Settings, built_kb) ->
 
 
 def test_main_reports_a_bad_config_without_a_traceback(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
-    assert app.main(["--config", str(tmp_path / "missing.toml")]) == 2
+    assert kb.app.main(["--config", str(tmp_path / "missing.toml")]) == 2
     err = capsys.readouterr().err
     assert "設定ファイルがありません" in err and "config file not found" in err and "Traceback" not in err
 
 
-# --- HTML rendering (kb/render.py) ----------------------------------------------------------
+# --- HTML rendering (kb.app.html, kb.app.outline) ---------------------------------------------
 
 _MARK = re.compile(r"</?mark[^>]*>")
 
@@ -297,24 +381,23 @@ _MARK = re.compile(r"</?mark[^>]*>")
 @given(st.text(max_size=200), st.lists(st.text(min_size=1, max_size=5), max_size=4))
 @hypothesis_settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_highlighting_only_adds_marks_and_escapes_everything(text: str, terms: list[str]) -> None:
-    out = render.highlight_terms(text, terms)
+    out = highlight_terms(text, terms)
     assert html.unescape(_MARK.sub("", out)) == text
     assert "<" not in _MARK.sub("", out)
 
 
 def test_highlighting_matches_full_width_and_inflected_forms() -> None:
-    terms = render.query_terms("書かない窓口とRPA")
-    out = render.highlight_terms("ＲＰＡや「書かない」窓口、<b>", terms)
+    out = highlight_terms("ＲＰＡや「書かない」窓口、<b>", query_terms("書かない窓口とRPA"))
     assert "<mark>ＲＰＡ</mark>" in out and "<mark>書か</mark>" in out and "<mark>窓口</mark>" in out
     assert "&lt;b&gt;" in out
 
 
 def test_section_tree_covers_every_section(built_kb) -> None:  # type: ignore[no-untyped-def]
     for doc in built_kb.documents():
-        nodes = render.section_tree(doc)
+        nodes = section_tree(doc)
         keys = [n.key for n in nodes]
         assert len(keys) == len(set(keys))
         for section in doc.sections:
             node = next(n for n in nodes if n.heading_path == section.heading_path)
             assert node.start <= section.start and section.end <= node.end
-            assert render.find_section(doc, section.start, section.end) == section
+            assert find_section(doc, section.start, section.end) == section
