@@ -207,7 +207,7 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from kb.answer import Answerer
+    from kb.answer import Answerer, LlmWriter
 
     args = _parse_args(argv)
     try:
@@ -228,7 +228,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "questions_file": str(args.questions),
         "split": args.split,
         "index_dir": display_path(kb.settings.index_dir),
-        "answer_mode": "LLM" if answerer.chat_model is not None else "extractive",
+        "answer_mode": "LLM" if isinstance(answerer.writer, LlmWriter) else "extractive",
     }
     metrics = answer_metrics(runs, meta)
     args.out.mkdir(parents=True, exist_ok=True)

@@ -174,6 +174,24 @@ def chunk_documents(
     return chunks
 
 
+class ChunkView:
+    """Read-through names for types that hold a ``chunk`` (Hit, Citation): hit.text, not hit.chunk.text."""
+
+    chunk: Chunk
+
+    chunk_id = property(lambda self: self.chunk.chunk_id)
+    doc_id = property(lambda self: self.chunk.doc_id)
+    doc_title = property(lambda self: self.chunk.doc_title)
+    kind = property(lambda self: self.chunk.kind)
+    section = property(lambda self: self.chunk.section)
+    location = property(lambda self: self.chunk.location)
+    heading_path = property(lambda self: self.chunk.heading_path)
+    text = property(lambda self: self.chunk.text)
+    chunk_text = property(lambda self: self.chunk.text)
+    start = property(lambda self: self.chunk.start)
+    end = property(lambda self: self.chunk.end)
+
+
 @dataclass(frozen=True)
 class Sentence:
     """A sentence or list item of a chunk, embedded on its own (offsets within ``chunk.text``)."""

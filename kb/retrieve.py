@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from kb.chunk import Chunk
+from kb.chunk import Chunk, ChunkView
 from kb.config import Settings
 from kb.embed import Embedder
 from kb.errors import InvalidQueryError
@@ -54,7 +54,7 @@ class Filters:
 
 
 @dataclass(frozen=True)
-class Hit:
+class Hit(ChunkView):
     """One ranked passage: the chunk itself, its rank and its fused score."""
 
     rank: int
@@ -62,18 +62,6 @@ class Hit:
     chunk: Chunk
     #: The chunk's sentence closest to the query in meaning (offsets in ``chunk.text``), when known.
     best_sentence: tuple[int, int] | None = None
-
-    # Read-through names, so callers say hit.text rather than hit.chunk.text.
-    chunk_id = property(lambda self: self.chunk.chunk_id)
-    doc_id = property(lambda self: self.chunk.doc_id)
-    doc_title = property(lambda self: self.chunk.doc_title)
-    kind = property(lambda self: self.chunk.kind)
-    section = property(lambda self: self.chunk.section)
-    location = property(lambda self: self.chunk.location)
-    heading_path = property(lambda self: self.chunk.heading_path)
-    text = property(lambda self: self.chunk.text)
-    start = property(lambda self: self.chunk.start)
-    end = property(lambda self: self.chunk.end)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: rank, score, then the chunk's fields (heading path as a list)."""

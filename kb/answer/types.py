@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from kb.answer.question import Question
-from kb.chunk import Chunk, SectionRef
+from kb.chunk import Chunk, ChunkView, SectionRef
 from kb.retrieve import Hit
 
 
 @dataclass(frozen=True)
-class Citation:
+class Citation(ChunkView):
     """One cited passage [n]; ``quote`` is verbatim in ``chunk.text`` (checked on creation)."""
 
     n: int
@@ -22,14 +22,6 @@ class Citation:
     def __post_init__(self) -> None:
         if not self.quote or self.quote not in self.chunk.text:
             raise ValueError(f"quote is not verbatim in chunk {self.chunk.chunk_id}: {self.quote!r}")
-
-    # Read-through names for the places that show a citation.
-    chunk_id = property(lambda self: self.chunk.chunk_id)
-    doc_id = property(lambda self: self.chunk.doc_id)
-    doc_title = property(lambda self: self.chunk.doc_title)
-    section = property(lambda self: self.chunk.section)
-    location = property(lambda self: self.chunk.location)
-    chunk_text = property(lambda self: self.chunk.text)
 
     def to_dict(self) -> dict[str, Any]:
         return {
