@@ -10,13 +10,21 @@ Writes ``DIR/answers.jsonl`` (one answer per question), ``DIR/answers_metrics.js
 * citation correct: share of answered answerable questions where at least one cited chunk is
   relevant (contains an evidence span, the retrieval relevance rule);
 * quotes verbatim: share of answers with citations whose every quote is an exact substring of
-  its chunk's text (looked up with ``kb.chunk``) — anything below 1.0 is a bug.
+  its chunk's text (looked up with ``kb.chunk``) — anything below 1.0 is a bug;
+* evidence in answer: share of answered answerable questions whose answer text or quotes contain
+  an evidence span (the same relevance rule, applied to what the user reads, not to the chunks);
+* evidence in first line: the same, for the answer's first line alone (the direct answer);
+* subject errors: answered unanswerable questions whose answer states a figure or a date — a
+  number about something else, presented as the answer.
+
+Rates are given per split, per question type (the first type tag) and per focus tag.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
 from collections.abc import Sequence
@@ -42,6 +50,9 @@ class AnswerRun:
     abstained: bool
     citation_relevant: bool
     quotes_verbatim: bool
+    evidence_in_answer: bool = False
+    evidence_in_first_line: bool = False
+    subject_error: bool = False
 
 
 def check_answer(kb: KnowledgeBase, question: Question, answer: Any) -> tuple[bool, bool]:
@@ -54,6 +65,27 @@ def check_answer(kb: KnowledgeBase, question: Question, answer: Any) -> tuple[bo
         relevant = relevant or (question.answerable and is_relevant(text, question.evidence))
         verbatim = verbatim and chunk is not None and bool(citation.quote) and citation.quote in text
     return relevant, verbatim
+
+
+_FIGURE = re.compile(
+    r"[0-9０-９〇一二三四五六七八九十百千万]+\s*(人|件|回|%|％|割|円|年|月|日|か所|箇所|台|名|冊|時)"
+)
+
+
+def first_line(answer_text: str) -> str:
+    """The answer's first line: what a user reads as the direct answer."""
+    return answer_text.split("\n", 1)[0]
+
+
+def content_checks(question: Question, answer: Any) -> tuple[bool, bool, bool]:
+    """(evidence in answer or quotes, evidence in the first line, subject error)."""
+    if answer.answerable and question.answerable:
+        quotes = " ".join(c.quote for c in answer.citations)
+        in_answer = is_relevant(answer.answer + " " + quotes, question.evidence)
+        return in_answer, is_relevant(first_line(answer.answer), question.evidence), False
+    if answer.answerable and not question.answerable:
+        return False, False, bool(_FIGURE.search(first_line(answer.answer)))
+    return False, False, False
 
 
 def run_answers(
@@ -70,7 +102,20 @@ def run_answers(
         answer = answerer.answer(q.question)
         elapsed = (time.perf_counter() - started) * 1000.0
         relevant, verbatim = check_answer(kb, q, answer)
-        runs.append(AnswerRun(q, answer.to_dict(), elapsed, not answer.answerable, relevant, verbatim))
+        in_answer, in_first, subject = content_checks(q, answer)
+        runs.append(
+            AnswerRun(
+                q,
+                answer.to_dict(),
+                elapsed,
+                not answer.answerable,
+                relevant,
+                verbatim,
+                in_answer,
+                in_first,
+                subject,
+            )
+        )
     return runs
 
 
@@ -93,6 +138,9 @@ def summarise_answers(runs: Sequence[AnswerRun]) -> dict[str, Any]:
         "abstention_rate": _rate([r.abstained for r in unanswerable]),
         "false_abstention_rate": _rate([r.abstained for r in answerable]),
         "citation_correct": _rate([r.citation_relevant for r in answered]),
+        "evidence_in_answer": _rate([r.evidence_in_answer for r in answered]),
+        "evidence_in_first_line": _rate([r.evidence_in_first_line for r in answered]),
+        "subject_errors": sum(r.subject_error for r in unanswerable),
         "quotes_verbatim": _rate([r.quotes_verbatim for r in cited]),
         "latency_p50_ms": None if p50 is None else round(p50, 1),
         "latency_p95_ms": None if p95 is None else round(p95, 1),
@@ -111,6 +159,9 @@ def _record(run: AnswerRun) -> dict[str, Any]:
             "abstained": run.abstained,
             "citation_relevant": run.citation_relevant,
             "quotes_verbatim": run.quotes_verbatim,
+            "evidence_in_answer": run.evidence_in_answer,
+            "evidence_in_first_line": run.evidence_in_first_line,
+            "subject_error": run.subject_error,
         },
     }
 
@@ -130,30 +181,68 @@ def _problems(runs: Sequence[AnswerRun]) -> dict[str, list[str]]:
         "non_verbatim_quotes": [
             r.question.id for r in runs if r.answer["citations"] and not r.quotes_verbatim
         ],
+        "evidence_missing_from_answer": [
+            r.question.id
+            for r in runs
+            if r.question.answerable and not r.abstained and not r.evidence_in_answer
+        ],
+        "subject_errors": [r.question.id for r in runs if r.subject_error],
     }
+
+
+FOCUS_TAGS = ("colloquial", "near_miss", "western_year", "session", "paraphrase")
+
+
+def _groups(runs: Sequence[AnswerRun]) -> dict[str, dict[str, dict[str, Any]]]:
+    """Rates per question type and per focus tag, for each split."""
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for split in ("dev", "test"):
+        in_split = [r for r in runs if r.question.split == split]
+        groups: dict[str, list[AnswerRun]] = {}
+        for r in in_split:
+            groups.setdefault(f"type:{r.question.primary_type}", []).append(r)
+            for tag in FOCUS_TAGS:
+                if tag in r.question.tags:
+                    groups.setdefault(f"tag:{tag}", []).append(r)
+        out[split] = {name: summarise_answers(rs) for name, rs in sorted(groups.items())}
+    return out
 
 
 def answer_metrics(runs: Sequence[AnswerRun], meta: dict[str, Any]) -> dict[str, Any]:
     names = split_names(r.question for r in runs)
     splits = {n: summarise_answers([r for r in runs if n == "all" or r.question.split == n]) for n in names}
-    return {"meta": meta, "splits": splits, "problems": _problems(runs)}
+    return {"meta": meta, "splits": splits, "groups": _groups(runs), "problems": _problems(runs)}
 
 
 def format_table(metrics: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
-    header = ["split", "n", "abstention (unans.)", "false abstention", "citation correct", "quotes verbatim"]
+    header = ["split", "n", "abstention (unans.)", "false abstention", "citation correct"]
+    header += ["evidence in answer", "evidence in 1st line", "subject errors", "quotes verbatim"]
     header += ["p50 ms", "p95 ms"]
-    rows = []
-    for split, s in metrics["splits"].items():
-        rates = [
-            s["abstention_rate"],
-            s["false_abstention_rate"],
-            s["citation_correct"],
-            s["quotes_verbatim"],
-        ]
-        cells = ["–" if v is None else f"{v:.3f}" for v in rates]
-        lat = ["–" if v is None else f"{v:.1f}" for v in (s["latency_p50_ms"], s["latency_p95_ms"])]
-        rows.append([split, str(s["questions"]), *cells, *lat])
-    return header, rows
+    return header, [_row(split, s) for split, s in metrics["splits"].items()]
+
+
+def _row(name: str, s: dict[str, Any]) -> list[str]:
+    rates = [
+        s["abstention_rate"],
+        s["false_abstention_rate"],
+        s["citation_correct"],
+        s["evidence_in_answer"],
+        s["evidence_in_first_line"],
+    ]
+    cells = ["–" if v is None else f"{v:.3f}" for v in rates]
+    lat = ["–" if v is None else f"{v:.1f}" for v in (s["latency_p50_ms"], s["latency_p95_ms"])]
+    verbatim = "–" if s["quotes_verbatim"] is None else f"{s['quotes_verbatim']:.3f}"
+    return [name, str(s["questions"]), *cells, str(s["subject_errors"]), verbatim, *lat]
+
+
+def group_tables(metrics: dict[str, Any]) -> list[str]:
+    """One markdown table per split: the same rates per question type and focus tag."""
+    header, _ = format_table(metrics)
+    lines: list[str] = []
+    for split, groups in metrics.get("groups", {}).items():
+        rows = [_row(name, s) for name, s in groups.items()]
+        lines += [f"### {split}", "", markdown_table(["group", *header[1:]], rows), ""]
+    return lines
 
 
 def write_answer_report(metrics: dict[str, Any], runs: Sequence[AnswerRun], path: Path) -> None:
@@ -173,6 +262,9 @@ def write_answer_report(metrics: dict[str, Any], runs: Sequence[AnswerRun], path
         "",
         markdown_table(header, rows),
         "",
+        "## By question type and focus tag",
+        "",
+        *group_tables(metrics),
         "## Problems (dev and unsplit questions; test questions are counted only)",
         "",
     ]

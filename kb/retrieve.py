@@ -62,6 +62,8 @@ class Hit(ChunkView):
     chunk: Chunk
     #: The chunk's sentence closest to the query in meaning (offsets in ``chunk.text``), when known.
     best_sentence: tuple[int, int] | None = None
+    #: That sentence's cosine similarity to the query (None in keyword mode).
+    sentence_cosine: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: rank, score, then the chunk's fields (heading path as a list)."""
@@ -74,6 +76,7 @@ class Hit(ChunkView):
             **chunk,
             "section": self.chunk.section,
             "best_sentence": best,
+            "sentence_cosine": self.sentence_cosine,
         }
 
 
@@ -125,6 +128,7 @@ class SemanticScores:
 
     scores: list[tuple[str, float]]  # best first
     best_sentence: dict[str, tuple[int, int]]
+    sentence_cosine: dict[str, float]
 
 
 class Retriever:
@@ -182,7 +186,7 @@ class Retriever:
         chunk_cos = dict(self.store.query(vector, n, where))
         weight = self.settings.sentence_weight
         if not chunk_cos or self.sentence_store is None or weight == 0:
-            return SemanticScores(sorted(chunk_cos.items(), key=lambda kv: -kv[1]), {})
+            return SemanticScores(sorted(chunk_cos.items(), key=lambda kv: -kv[1]), {}, {})
         # Sentences are several per chunk: ask for enough that most candidates have theirs.
         best: dict[str, tuple[float, tuple[int, int]]] = {}
         sentences = self.sentence_store.query_with_metadata(vector, 4 * n, where)
@@ -200,7 +204,11 @@ class Retriever:
             sentence = best[cid][0] if cid in best else (sentence_floor if len(sentences) >= 4 * n else own)
             mixed[cid] = (1.0 - weight) * own + weight * sentence
         ranked = sorted(mixed.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
-        return SemanticScores(ranked, {cid: span for cid, (_, span) in best.items()})
+        return SemanticScores(
+            ranked,
+            {cid: span for cid, (_, span) in best.items()},
+            {cid: cosine for cid, (cosine, _) in best.items()},
+        )
 
     def semantic_ranking(self, query: str, n: int, filters: Filters | None = None) -> list[tuple[str, float]]:
         return self.semantic_scores(query, n, filters).scores
@@ -221,15 +229,20 @@ class Retriever:
         query = validate_query(query, self.settings.max_query_chars)
         pool = max(k, self.settings.candidate_pool)
         best_sentence: dict[str, tuple[int, int]] = {}
+        sentence_cosine: dict[str, float] = {}
         if mode == "keyword":
             scored = self.keyword_ranking(query, k, filters)
         elif mode == "semantic":
             semantic = self.semantic_scores(query, k, filters)
-            scored, best_sentence = semantic.scores, semantic.best_sentence
+            scored, best_sentence, sentence_cosine = (
+                semantic.scores,
+                semantic.best_sentence,
+                semantic.sentence_cosine,
+            )
         else:
             keyword = self.keyword_ranking(query, pool, filters)
             semantic = self.semantic_scores(query, pool, filters)
-            best_sentence = semantic.best_sentence
+            best_sentence, sentence_cosine = semantic.best_sentence, semantic.sentence_cosine
             if self.settings.fusion == "rrf":
                 weight = self.settings.hybrid_keyword_weight
                 fused = rrf_fuse(
@@ -248,6 +261,12 @@ class Retriever:
                 fused = score_fuse(keyword, semantic.scores, weight)
             scored = sorted(fused.items(), key=lambda item: -item[1])[:k]
         return [
-            Hit(rank, round(float(score), 6), self.chunks[cid], best_sentence.get(cid))
+            Hit(
+                rank,
+                round(float(score), 6),
+                self.chunks[cid],
+                best_sentence.get(cid),
+                sentence_cosine.get(cid),
+            )
             for rank, (cid, score) in enumerate(scored, start=1)
         ]

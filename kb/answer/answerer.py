@@ -15,12 +15,13 @@ from kb.answer.extractive import (
     cite,
     cited_in,
     confidence,
+    display_quote,
     with_marker,
 )
 from kb.answer.followup import Turn, resolve
 from kb.answer.llm import LlmWriter, make_chat_model
-from kb.answer.question import analyse
-from kb.answer.types import Answer, AnswerStream, Citation, Draft
+from kb.answer.question import Question, analyse
+from kb.answer.types import Answer, AnswerStream, Candidate, Citation, Draft
 from kb.answer.weights import AnswerWeights
 from kb.chunk import SectionRef
 from kb.config import Settings
@@ -99,19 +100,25 @@ class Answerer:
         cands = candidates(q, hits, self.stats, w)
         score = confidence(q, hits, cands, best_cosine, self.stats, w)
         suggestions = _suggestions(hits)
-        citations: tuple[Citation, ...] = ()
-        if hits and score >= self.settings.abstain_threshold:
-            citations = cite([(c.hit, c.quote) for c in choose(cands, w)])
+        chosen = choose(cands, w) if hits and score >= self.settings.abstain_threshold else []
+        citations = cite([(c.hit, c.quote) for c in chosen])
         note = self.writer.note
-        if not citations:
-            text = P.ABSTAIN_TEXT
-            if suggestions:
-                text += "\n" + P.SUGGESTIONS_LABEL + "\n" + "\n".join(f"・{s.location}" for s in suggestions)
-            answer = Answer(text, False, q.query, (), suggestions, score, note=note)
+        if citations:
+            label, reason = _label(chosen[0], w)
+            text = answer_text(citations, label)
+            answer = Answer(
+                text,
+                True,
+                q.query,
+                citations,
+                suggestions,
+                score,
+                note=note,
+                confidence_label=label,
+                confidence_reason=reason,
+            )
         else:
-            # The answer text is built from the verified citations only.
-            text = "".join(with_marker(c.quote, c.n) for c in citations)
-            answer = Answer(text, True, q.query, citations, suggestions, score, note=note)
+            answer = _abstention(q, cands, suggestions, score, note)
         return Draft(q, tuple(hits), answer, tuple(cands))
 
     def retrieve(self, query: str, exclude_text: str = "") -> tuple[list[Hit], float]:
@@ -124,6 +131,47 @@ class Answerer:
         # The raw cosine, which kb.search does not report (fused scores only); the query vector
         # comes from the embedder's cache, so this costs one vector-store lookup, not a second encode.
         return hits, self.kb.retriever.best_chunk_cosine(query)
+
+
+def _label(best: Candidate, w: AnswerWeights) -> tuple[str, str]:
+    """高 / 中 / 低 and why, from how much of the question the quoted sentence itself covers."""
+    if best.lexical >= w.label_high:
+        return "高", "質問の語句がすべて一致 / every term of the question matched"
+    if best.lexical >= w.label_mid:
+        return "中", "質問の語句の一部が一致 / some terms of the question matched"
+    return "低", "意味的に近い箇所のみ / only passages close in meaning"
+
+
+def answer_text(citations: Sequence[Citation], label: str) -> str:
+    """The direct answer on the first line (the best quote), supporting quotes below it.
+
+    A low-confidence answer is phrased as what the plan says, not as fact.
+    """
+    first, rest = citations[0], citations[1:]
+    if label == "低":
+        head = P.LOW_CONFIDENCE.format(quote=display_quote(first.quote)) + f"[{first.n}]。"
+    else:
+        head = with_marker(first.quote, first.n)
+    return "\n".join([head, *(f"・{with_marker(c.quote, c.n)}" for c in rest)])
+
+
+def _abstention(
+    q: Question, cands: Sequence[Candidate], suggestions: tuple[SectionRef, ...], score: float, note: str
+) -> Answer:
+    """Decline; when only a figure about a neighbouring subject was found, say what is missing
+    and show that passage, labelled as something else."""
+    neighbours = [c for c in cands if c.typed and not c.agrees and q.qtype in ("number", "date", "who")]
+    if neighbours and q.focus:
+        best = max(neighbours, key=lambda c: c.score)
+        related = cite([(best.hit, best.quote)])
+        city = P.CITY_Q.search(q.query) and not P.CITY_A.search(best.quote)
+        text = (P.NEIGHBOUR_CITY_TEXT if city else P.NEIGHBOUR_TEXT).format(focus="".join(q.focus))
+        text += f"\n{P.NEIGHBOUR_LABEL}\n{with_marker(best.quote, 1)}"
+        return Answer(text, False, q.query, related, suggestions, score, note=note)
+    text = P.ABSTAIN_TEXT
+    if suggestions:
+        text += "\n" + P.SUGGESTIONS_LABEL + "\n" + "\n".join(f"・{s.location}" for s in suggestions)
+    return Answer(text, False, q.query, (), suggestions, score, note=note)
 
 
 def _suggestions(hits: Sequence[Hit], limit: int = 3) -> tuple[SectionRef, ...]:

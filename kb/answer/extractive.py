@@ -50,15 +50,62 @@ class TermStats:
         return sum(self.idf(t) for t in terms if t in text) / total
 
 
-def quotable_sentences(text: str) -> list[str]:
-    """Quotable sentences of a chunk: verbatim substrings, bullets and page notes left out."""
-    out = []
+def _bracket_depth(text: str) -> int:
+    return sum(text.count(c) for c in P.OPEN_BRACKETS) - sum(text.count(c) for c in P.CLOSE_BRACKETS)
+
+
+def _balanced_spans(text: str, max_chars: int = 300) -> list[tuple[int, int]]:
+    """Sentence spans, joined across line breaks that fall inside 「…」 or （…） (the PDF breaks
+    lines anywhere: 「自治体のAI⏎・RPAの利用推進」 is one phrase)."""
+    out: list[tuple[int, int]] = []
     for start, end in sentence_spans(text):
+        if out and _bracket_depth(text[out[-1][0] : out[-1][1]]) > 0 and end - out[-1][0] <= max_chars:
+            out[-1] = (out[-1][0], end)
+        else:
+            out.append((start, end))
+    return out
+
+
+def quotable_sentences(text: str) -> list[str]:
+    """Quotable sentences of a chunk: verbatim substrings, never cut inside brackets, without a
+    leading bullet, row label or connective; page notes and reference rows left out."""
+    out = []
+    for start, end in _balanced_spans(text):
         for piece in P.BULLET_CUT.split(text[start:end]):
             quote = P.LEADING_MARK.sub("", piece).strip()
+            if P.SKIP_LINE.match(quote):
+                continue
+            quote = P.LEADING_LABEL.sub("", quote, count=1).strip()
             if len(quote) >= 6 and not P.SKIP_LINE.match(quote):
                 out.append(quote)
     return out
+
+
+def _rescaled(cosine: float | None, floor: float, span: float) -> float:
+    """A cosine similarity mapped over the band the model uses, into [0, 1]."""
+    return 0.0 if cosine is None else min(1.0, max(0.0, (cosine - floor) / span))
+
+
+def _is_best_sentence(hit: Hit, quote: str) -> bool:
+    """True when ``quote`` lies inside (or holds) the hit's sentence closest in meaning."""
+    if hit.best_sentence is None:
+        return False
+    start, end = hit.best_sentence
+    best = hit.text[start:end]
+    return bool(best) and (quote in best or best in quote)
+
+
+def agrees(q: Question, sentence: str, kind: str, lexical: float, w: AnswerWeights) -> bool:
+    """Is a (normalised) sentence about what a number/date/who question asks?
+
+    Most of the question's terms (IDF-weighted, ``lexical``: sentence and heading) must be there,
+    and a question about the city is not answered by a statement about the nation (国は…, 全国の…).
+    """
+    if lexical < w.agree_coverage:
+        return False
+    if P.CITY_Q.search(q.query) and not P.CITY_A.search(sentence):
+        return not (kind == "national_strategy" or P.NATION_A.search(sentence))
+    return True
 
 
 def candidates(q: Question, hits: Sequence[Hit], stats: TermStats, w: AnswerWeights) -> list[Candidate]:
@@ -68,19 +115,25 @@ def candidates(q: Question, hits: Sequence[Hit], stats: TermStats, w: AnswerWeig
     # Verb phrases count only where the plan uses them: conjugated forms vary too much for
     # their absence to mean anything, but a rare form that is present (「書かない」) is telling.
     select_terms = [*q.terms, *(v for v in q.verbs if stats.idf(v) and stats.df(v) > 0)]
+    typed_question = q.qtype in ("number", "date", "who")
     for hit in hits:
         heading = normalize(hit.section)
         chunk_cov = stats.coverage(q.terms, normalize(hit.text) + " " + heading)
+        meaning = _rescaled(hit.sentence_cosine, w.sentence_floor, w.sentence_span)
         for quote in quotable_sentences(hit.text):
             norm = normalize(quote)
             typed, shape = answer_shape(q, norm, hit.kind)
-            support = 0.5 * stats.coverage(q.terms, norm + " " + heading) + 0.5 * chunk_cov if typed else 0.0
+            lexical = stats.coverage(q.terms, norm + " " + heading)
+            semantic = meaning if _is_best_sentence(hit, quote) else 0.0
+            support = max(0.5 * lexical + 0.5 * chunk_cov, w.semantic_support * semantic) if typed else 0.0
             score = (
                 w.sentence * stats.coverage(select_terms, norm) + w.passage * chunk_cov + w.rank / hit.rank
             )
             score += w.shape * shape + (w.focus_bonus if focus and focus in norm else 0.0)
+            score += w.semantic_pick * semantic
             score -= w.long_penalty if len(quote) > w.long_chars else 0.0  # long sentences make poor answers
-            out.append(Candidate(hit, quote, score, support))
+            agreeing = agrees(q, norm, hit.kind, lexical, w) if typed_question else True
+            out.append(Candidate(hit, quote, score, support, lexical, typed, agreeing))
     return out
 
 
@@ -100,10 +153,13 @@ def confidence(
     - known: share of question terms that occur anywhere in the corpus (「粗大ごみ」「ふるさと
       納税」 never do — off-topic questions use words the plan does not);
     - semantic: best cosine similarity, rescaled over the band the model actually uses.
+
+    For number, date and who questions only sentences about the asked subject count as support
+    (``Candidate.agrees``): a figure about a neighbouring subject is not evidence.
     """
     if not hits:
         return 0.0
-    support = max((c.support for c in cands), default=0.0)
+    support = max((c.support for c in cands if c.agrees), default=0.0)
     texts = [normalize(h.text + " " + h.section) for h in hits]
     focus = 1.0 if any(q.focus_found(t) for t in texts) else 0.0
     total = sum(stats.idf(t) for t in q.terms)
@@ -114,8 +170,9 @@ def confidence(
 
 
 def choose(cands: Sequence[Candidate], w: AnswerWeights) -> list[Candidate]:
-    """The best sentence, plus close runners-up (distinct text), within the length budget."""
-    ranked = sorted(cands, key=lambda c: -c.score)
+    """The best sentence about the asked subject, plus close runners-up (distinct text), within
+    the length budget."""
+    ranked = sorted((c for c in cands if c.agrees and c.typed), key=lambda c: -c.score)
     chosen: list[Candidate] = []
     for c in ranked:
         if chosen and (c.score < w.runner_up_ratio * chosen[0].score or len(chosen) == w.max_quotes):
@@ -137,10 +194,15 @@ def cite(pairs: Sequence[tuple[Hit, str]]) -> tuple[Citation, ...]:
     return tuple(out)
 
 
+def display_quote(quote: str) -> str:
+    """A quote as the answer text shows it: line breaks the PDF left inside a phrase dropped and
+    no final full stop (the citation keeps the verbatim quote)."""
+    return re.sub(r"\s*\n\s*", "", quote).removesuffix("。")
+
+
 def with_marker(quote: str, n: int) -> str:
     # Japanese puts the reference mark before the full stop: 「…しています[1]。」
-    body = quote[:-1] if quote.endswith("。") else quote
-    return f"{body}[{n}]。"
+    return f"{display_quote(quote)}[{n}]。"
 
 
 def cited_in(chunk_text: str, answer_text: str) -> bool:

@@ -34,6 +34,11 @@ NUMBER_Q = tuple(
         ("いくら|料金|費用|金額|予算", "円"),
         ("何年間|何年ごと|何年おき", "年"),
         ("何か所|何箇所", "所"),
+        ("何台", "台"),
+        ("何冊", "冊"),
+        ("何校", "校"),
+        ("何歳", "歳"),
+        ("何時(?!点|期|代)", "時"),
         ("いくつ|幾つ|何種類|何項目|何個|の数|数は|者数|規模|どのくらい|どれくらい", ""),
     )
 )
@@ -66,7 +71,28 @@ LEADING_MARK = re.compile(r"^[\s・･\-－*●○◆■□✓⇒]+")
 #: Page notes, figure captions, source references (『…』P8, 平成27年2月) and glossary
 #: redirects (「次節、…のとおり」) are not answers.
 SKIP_LINE = re.compile(
-    r"^(掲載ページ|図表|\(出典\)|（出典）|『[^』]*』\s*P[0-9])|^[^:：]{1,40}[:：]\s*次節、"
+    r"^(掲載ページ|図表|\(出典\)|（出典）|『[^』]*』\s*P[0-9]|関連する法令・制度・指針等)|^[^:：]{1,40}[:：]\s*次節、"
 )
+#: A row label (「施策の方向性: 」) or a connective (「また、」) that opens a sentence: the quote
+#: starts after it, so the answer never begins with one.
+LEADING_LABEL = re.compile(
+    r"^(?:(?:設定の背景|施策の方向性|期待する効果|課題|成果|取り組み|取組み)[:：]\s*)?"
+    r"(?:また、|さらに、|一方で、|なお、|そのため、|加えて、)?"
+)
+#: Opening and closing brackets: a sentence is not cut inside 「…」 or （…）.
+OPEN_BRACKETS = "「（(『【［"
+CLOSE_BRACKETS = "」）)』】］"
 #: Figure transcriptions run bullet after bullet without a full stop: cut there as well.
 BULLET_CUT = re.compile(r"\s+(?=[✓■⇒①-⑳])")
+
+# -- subject agreement ------------------------------------------------------------------------
+#: The question is about the city itself (its population, its PCs, its staff …).
+CITY_Q = re.compile(r"枚方|本市|市内|市役所|庁内|市民|市職員|市の職員")
+#: A sentence about the nation (全国 figures, 国 policy) …
+NATION_A = re.compile(r"全国|国内|日本|我が国|わが国|国民|政府|各府省|国は|国が|国の")
+#: … unless it also speaks of the city.
+CITY_A = re.compile(r"枚方|本市|市内|市民|庁内|本庁|市役所")
+NEIGHBOUR_TEXT = "計画書には「{focus}」の記載はありません。"
+NEIGHBOUR_CITY_TEXT = "計画書には枚方市の「{focus}」の記載はありません。"
+NEIGHBOUR_LABEL = "参考（質問とは別の事柄についての記載です）:"
+LOW_CONFIDENCE = "「{quote}」と書かれた箇所があります"

@@ -98,6 +98,10 @@ def answer_shape(q: Question, sentence: str, kind: str) -> tuple[bool, float]:
     if q.qtype == "date":
         ok = bool(P.DATE_A.search(sentence))
     elif q.qtype == "number":
+        if q.counter == "時":  # a time of day: 9時, 17時30分
+            return (
+                ok := bool(re.search(r"[0-9]{1,2}\s*時|[0-9]{1,2}:[0-9]{2}", sentence))
+            ), 1.0 if ok else 0.0
         unit = P.COUNTER_FORMS.get(q.counter, re.escape(q.counter))
         ok = bool(re.search(P.NUMBER + (rf"(万|千|百|億)?\s*({unit})" if q.counter else ""), sentence))
     elif q.qtype == "who":

@@ -45,6 +45,8 @@ class Answer:
     confidence: float
     generated: bool = False
     note: str = ""  # why generation was skipped or fell back ("" when nothing to say)
+    confidence_label: str = ""  # 高 / 中 / 低 ("" when abstaining)
+    confidence_reason: str = ""  # e.g. 「質問の語句がすべて一致」
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict for ``kb ask --json`` (chunk texts left out)."""
@@ -55,6 +57,8 @@ class Answer:
             "citations": [c.to_dict() for c in self.citations],
             "suggestions": [s.location for s in self.suggestions],
             "confidence": self.confidence,
+            "confidence_label": self.confidence_label,
+            "confidence_reason": self.confidence_reason,
             "generated": self.generated,
             "note": self.note,
         }
@@ -62,6 +66,8 @@ class Answer:
     def to_text(self) -> str:
         """Plain text for the terminal: the answer, then ``[n] doc › section 「quote」``."""
         lines = [self.answer]
+        if self.confidence_label:
+            lines.append(f"（確からしさ / confidence: {self.confidence_label} — {self.confidence_reason}）")
         if self.citations:
             lines.append("")
         for c in self.citations:
@@ -107,8 +113,11 @@ class Candidate:
 
     hit: Hit
     quote: str
-    score: float
-    support: float
+    score: float  # selection score (which sentence to quote)
+    support: float  # how strongly it supports an answer of the asked type, in [0, 1]
+    lexical: float = 0.0  # share of the question's terms in the sentence and its heading
+    typed: bool = True  # has the asked answer shape (a date for いつ, a count for 何人 …)
+    agrees: bool = True  # is about the asked subject (focus present, city vs nation)
 
 
 @dataclass(frozen=True)

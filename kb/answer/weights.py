@@ -33,6 +33,25 @@ class AnswerWeights:
     focus_bonus: float = 0.1
     long_penalty: float = 0.05
     long_chars: int = 200
+    # Sentence vectors: the passage's sentence closest in meaning (Hit.best_sentence) can earn a
+    # selection bonus, and its cosine (rescaled like above) can support an answer on its own,
+    # for questions in everyday words that share few terms with the plan. Swept on dev
+    # (eval/experiments/answer_tuning.py, 2026-11-27): support 0.9 cut colloquial false
+    # abstention 0.74 → 0.66 at no cost elsewhere; a selection bonus (0.3) moved evidence from
+    # the answer into the first line and back (±0.02), so it is off.
+    semantic_pick: float = 0.0
+    semantic_support: float = 0.9
+    sentence_floor: float = 0.82
+    sentence_span: float = 0.10
+    # Subject agreement (number/date/who questions): the quoted sentence with its heading must
+    # hold this share of the question's terms (IDF-weighted). On dev, 0.5: near-miss questions
+    # abstain 0.71 (0.36 before any agreement rule), plan-worded false abstention 0.02; 0.6 gave
+    # 0.79 / 0.04 and declined real answers whose subject sits only in the passage's heading.
+    agree_coverage: float = 0.5
+    # Confidence label of an answer: 高 when the chosen sentence covers at least this share of
+    # the question's terms, 中 from ``label_mid``, else 低 (phrased 「…と書かれた箇所があります」).
+    label_high: float = 0.99
+    label_mid: float = 0.5
     # How many sentences make an answer: runners-up within this share of the best score,
     # at most ``max_quotes`` of them and ``max_answer_chars`` characters in all.
     runner_up_ratio: float = 0.8

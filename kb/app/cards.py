@@ -132,6 +132,18 @@ def suggestions_html(suggestions: Sequence[str], bodies: Sequence[str | None] = 
     )
 
 
+def confidence_html(answer: Any) -> str:
+    """How strongly the passages support the answer (高 / 中 / 低 and why); nothing when declined."""
+    label = getattr(answer, "confidence_label", "")
+    if not label:
+        return ""
+    level = {"高": "high", "中": "mid", "低": "low"}.get(label, "low")
+    return (
+        f'<div class="confidence confidence-{level}" data-confidence="{esc(label)}">'
+        f"確からしさ / confidence: <b>{esc(label)}</b> — {esc(answer.confidence_reason)}</div>"
+    )
+
+
 def turn_html(
     turn: int,
     question: str,
@@ -142,7 +154,7 @@ def turn_html(
     """The sources block of one answer (kb.answer.Answer): the question it answered, the searched
     query when it was rewritten, suggestions when it abstained, and one card per cited passage."""
     state = "true" if answer.answerable else "false"
-    body = searched_query_html(question, answer.query, answer.note)
+    body = confidence_html(answer) + searched_query_html(question, answer.query, answer.note)
     if not answer.answerable:
         body += suggestions_html([s.location for s in answer.suggestions], suggestion_bodies)
     if cards:

@@ -22,7 +22,9 @@ from kb.answer import (
     followup_kind,
     rewrite_followup,
 )
+from kb.answer.answerer import answer_text
 from kb.answer.extractive import cite
+from kb.answer.patterns import NEIGHBOUR_LABEL
 from kb.chunk import Chunk
 from kb.config import PROJECT_ROOT
 from kb.errors import InvalidQueryError
@@ -167,14 +169,42 @@ def test_to_dict_and_to_text(answerer: Answerer) -> None:
         "citations",
         "suggestions",
         "confidence",
+        "confidence_label",
+        "confidence_reason",
         "generated",
     }
+    assert data["confidence_label"] in {"高", "中", "低"} and data["confidence_reason"]
     assert set(data["citations"][0]) == {"n", "chunk_id", "doc_title", "section", "quote"}
     assert data["generated"] is False
     text = ans.to_text()
     assert text.startswith(ans.answer)
     assert f"[1] {ans.citations[0].doc_title} › " in text
     assert f"「{ans.citations[0].quote}」" in text
+
+
+def test_first_line_is_the_direct_answer(answerer: Answerer) -> None:
+    ans = answerer.answer("第5次枚方市総合計画が策定されたのはいつ？")
+    first, *rest = ans.answer.split("\n")
+    assert ans.citations[0].quote.rstrip("。") in first and first.endswith("[1]。")
+    assert all(line.startswith("・") for line in rest)  # supporting quotes below, one per line
+
+
+def test_figure_about_another_subject_is_not_the_answer(answerer: Answerer) -> None:
+    # The plan gives Japan's working-age population, not the city's: say so, and show the
+    # passage labelled as being about something else.
+    ans = answerer.answer("枚方市の生産年齢人口は何人ですか？")
+    assert not ans.answerable
+    assert ans.answer.startswith("計画書には") and "記載はありません" in ans.answer.split("\n")[0]
+    if ans.citations:
+        assert NEIGHBOUR_LABEL in ans.answer
+
+
+def test_low_confidence_is_phrased_as_what_the_plan_says() -> None:
+    chunk = Chunk("c1", "plan", "計画", "plan", ("第1章",), 0, 24, "本市は計画を策定します。窓口を改善します。")
+    citations = cite([(Hit(1, 1.0, chunk), "本市は計画を策定します。"), (Hit(2, 0.5, chunk), "窓口を改善します。")])
+    low = answer_text(citations, "低").split("\n")
+    assert low == ["「本市は計画を策定します」と書かれた箇所があります[1]。", "・窓口を改善します[2]。"]
+    assert answer_text(citations, "高").split("\n")[0] == "本市は計画を策定します[1]。"
 
 
 def test_stream_is_cumulative_and_ends_with_the_answer(answerer: Answerer) -> None:
