@@ -27,8 +27,9 @@ run: install            ## install, build the index on first run, serve the app 
 index: install          ## build or update the index (incremental)
 	$(VENV)/bin/kb index
 
-test: install           ## install (incl. headless Chromium for the browser test) and run the test suite
+test: install           ## install (incl. headless Chromium and PostgreSQL for the browser/server tests) and run the test suite
 	bash scripts/install-browser.sh
+	bash scripts/install-services.sh
 	$(PY) -m pytest
 
 test-all: install       ## also the slow tests (exhaustive model-faithfulness sweep)

@@ -16,6 +16,7 @@ the same way); run ``python -m indexer.convert`` and review the diff of corpus/*
 from __future__ import annotations
 
 import argparse
+import logging
 import re
 import sys
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from kb.config import PROJECT_ROOT
 
 DEFAULT_SOURCE = PROJECT_ROOT / "corpus" / "source" / "hirakata_joho_kihon_keikaku_3ki.txt"
 DEFAULT_OUT_DIR = PROJECT_ROOT / "corpus"
+log = logging.getLogger("indexer.convert")
 
 PLAN_TITLE = "第2次枚方市情報化計画 情報化基本計画（第3期取組版）"
 ISSUER = "枚方市"
@@ -459,9 +461,62 @@ def to_markdown(doc: DocOut) -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
-def convert(source: Path, out_dir: Path) -> list[Path]:
-    """Convert ``source`` into the Markdown documents in ``out_dir``; return their paths."""
-    lines = source.read_text(encoding="utf-8").splitlines()
+DEFAULT_CORRECTIONS = PROJECT_ROOT / "corpus" / "corrections.tsv"
+# Letters of another script (Cyrillic, Greek) touching kana or kanji: the PDF's text layer put a
+# look-alike glyph inside a Japanese word (「デジタルデバйд」).
+_JAPANESE = r"\u3040-\u30ff\u3400-\u9fff"
+_FOREIGN_IN_WORD = re.compile(
+    rf"[{_JAPANESE}]+[\u0370-\u03ff\u0400-\u04ff]+[{_JAPANESE}\u0370-\u03ff\u0400-\u04ff]*"
+)
+
+
+@dataclass(frozen=True)
+class Correction:
+    """One reviewed fix of the source text, kept with the original beside it."""
+
+    original: str
+    corrected: str
+    reason: str
+
+
+def load_corrections(path: Path) -> list[Correction]:
+    """The reviewed corrections list (tab-separated: original, corrected, reason; a header row)."""
+    if not path.is_file():
+        return []
+    rows = [line.split("\t") for line in path.read_text(encoding="utf-8").splitlines()[1:] if line.strip()]
+    return [Correction(*(cell.strip() for cell in row[:3])) for row in rows if len(row) >= 3]
+
+
+def apply_corrections(text: str, corrections: list[Correction]) -> tuple[str, list[tuple[Correction, int]]]:
+    """The text with every correction applied, and how often each one applied."""
+    applied = []
+    for fix in corrections:
+        count = text.count(fix.original)
+        text = text.replace(fix.original, fix.corrected)
+        applied.append((fix, count))
+    return text, applied
+
+
+def foreign_letters_in_words(text: str) -> list[str]:
+    """Japanese words that still hold a letter of another script (to review and list)."""
+    return _FOREIGN_IN_WORD.findall(text)
+
+
+def convert(source: Path, out_dir: Path, corrections: Path | None = DEFAULT_CORRECTIONS) -> list[Path]:
+    """Convert ``source`` into the Markdown documents in ``out_dir``; return their paths.
+
+    The reviewed corrections (corpus/corrections.tsv) are applied first, each logged; words
+    that still mix in letters of another script are logged as warnings to review.
+    """
+    raw = source.read_text(encoding="utf-8")
+    text, applied = apply_corrections(raw, load_corrections(corrections) if corrections else [])
+    for fix, count in applied:
+        log.info("訂正 / correction: %s → %s (%d×; %s)", fix.original, fix.corrected, count, fix.reason)
+        if count == 0:
+            log.warning("訂正が一度も当たりません / correction never applied: %s", fix.original)
+    for word in foreign_letters_in_words(text):
+        log.warning("他の文字体系の文字を含む語（要確認）/ word with letters of another script: %s", word)
+    lines = text.splitlines()
     docs = Converter().run(lines)
     written = []
     for doc in docs:
@@ -478,6 +533,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--source", type=Path, default=DEFAULT_SOURCE)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT_DIR)
     args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
         paths = convert(args.source, args.out)
     except (OSError, UnicodeDecodeError) as exc:

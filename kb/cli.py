@@ -131,7 +131,7 @@ def cmd_feedback_export(args: argparse.Namespace) -> int:
     from kb.feedback import FeedbackStore
 
     settings = _settings(args)
-    count = FeedbackStore(settings.feedback_db).export_questions(args.out, only_negative=not args.all)
+    count = FeedbackStore.from_settings(settings).export_questions(args.out, only_negative=not args.all)
     print(f"{count} 件を書き出しました / exported {count} questions -> {args.out}")
     return 0
 

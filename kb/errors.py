@@ -50,3 +50,7 @@ class StoreError(KBError):
 
 class GenerationError(KBError):
     """The optional LLM endpoint failed; callers fall back to extractive answers."""
+
+
+class IndexWriteError(KBError):
+    """A build cannot write its files (read-only folder, disk full); the current index stays."""

@@ -1,39 +1,46 @@
-"""👍/👎 feedback from the app, kept in SQLite beside the index, exportable as eval questions.
+"""👍/👎 feedback from the app, in one database table, exportable as eval questions.
 
-Each operation opens its own connection (sqlite3 connections must not be shared between
-threads) with a busy timeout, and the database runs in WAL mode, so several app workers can
-record at once without losing rows or blocking readers.
+The table lives in SQLite beside the index by default (``settings.feedback_db``, WAL mode, so
+several workers of one app can record at once without losing rows or blocking readers) or,
+for several app replicas, in the database ``settings.database_url`` names, such as
+``postgresql+psycopg://kb:secret@db.internal/kb`` (SQLAlchemy Core, one engine per store).
+Files written before the move to SQLAlchemy open as they are: same table, same columns.
 
->>> store = FeedbackStore(settings.feedback_db)                       # doctest: +SKIP
+>>> store = FeedbackStore.from_settings(settings)                      # doctest: +SKIP
 >>> store.record("EBPMとは？", "EBPMは…[1]", [{"n": 1, "section": "…"}], vote=-1)  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
-from collections.abc import Iterator, Sequence
-from contextlib import closing, contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    create_engine,
+    event,
+    insert,
+    select,
+    text,
+)
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.schema import CreateTable
 
 from kb.errors import KBError
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS feedback (
-    id          INTEGER PRIMARY KEY AUTOINCREMENT,
-    created_at  TEXT    NOT NULL,
-    question    TEXT    NOT NULL,
-    answer      TEXT    NOT NULL,
-    citations   TEXT    NOT NULL DEFAULT '[]',
-    vote        INTEGER NOT NULL CHECK (vote IN (-1, 1)),
-    comment     TEXT    NOT NULL DEFAULT '',
-    query       TEXT    NOT NULL DEFAULT ''
-)
-"""
-_COLUMNS = "id, created_at, question, answer, citations, vote, comment, query"
+if TYPE_CHECKING:
+    from kb.config import Settings
+
 MAX_FIELD_CHARS = 20_000
 NOTE_ANSWER_CHARS = 120
 DRAFT_NOTE = (
@@ -44,9 +51,39 @@ DRAFT_NOTE = (
     " renumber the id, add split and real tags (eval/QUESTIONS.md)"
 )
 
+_metadata = MetaData()
+#: The one table. Names, order and defaults are those of the SQLite files written before
+#: SQLAlchemy (``CREATE TABLE feedback (id INTEGER PRIMARY KEY AUTOINCREMENT, ...)``).
+FEEDBACK = Table(
+    "feedback",
+    _metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("created_at", Text, nullable=False),
+    Column("question", Text, nullable=False),
+    Column("answer", Text, nullable=False),
+    Column("citations", Text, nullable=False, server_default="[]"),
+    Column("vote", Integer, CheckConstraint("vote IN (-1, 1)", name="feedback_vote"), nullable=False),
+    Column("comment", Text, nullable=False, server_default=""),
+    Column("query", Text, nullable=False, server_default=""),
+    sqlite_autoincrement=True,
+)
+_COLUMNS = [
+    FEEDBACK.c.id,
+    FEEDBACK.c.created_at,
+    FEEDBACK.c.question,
+    FEEDBACK.c.answer,
+    FEEDBACK.c.citations,
+    FEEDBACK.c.vote,
+    FEEDBACK.c.comment,
+    FEEDBACK.c.query,
+]
+#: PostgreSQL advisory lock key held while creating the table, so replicas starting together
+#: do not race on CREATE TABLE (any constant works; this is "kbfb" in ASCII).
+_SCHEMA_LOCK = 0x6B626662
+
 
 class FeedbackError(KBError):
-    """Feedback cannot be stored or exported (bad vote, unwritable database or file)."""
+    """Feedback cannot be stored or exported (bad vote, unreachable database, unwritable file)."""
 
 
 @dataclass(frozen=True)
@@ -63,28 +100,83 @@ class FeedbackRecord:
     query: str
 
 
-class FeedbackStore:
-    """SQLite table of feedback at ``path`` (created with its folder on first use)."""
+def _as_url(target: Path | str) -> URL:
+    """A SQLAlchemy URL for ``target``: a URL as given, or a file path as a SQLite URL."""
+    if isinstance(target, str) and "://" in target:
+        return make_url(target)
+    return URL.create("sqlite", database=str(Path(target).expanduser()))
 
-    def __init__(self, path: Path | str, timeout: float = 30.0) -> None:
-        self.path = Path(path)
+
+class FeedbackStore:
+    """The feedback table in ``target``: a SQLite file path (created with its folder on first
+    use) or a SQLAlchemy database URL (``postgresql+psycopg://…``; the database must exist,
+    the table is created if missing).
+
+    ``timeout`` is how long to wait for SQLite's write lock, or to connect to a server.
+    """
+
+    def __init__(self, target: Path | str, timeout: float = 30.0) -> None:
         self.timeout = timeout
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self._connect() as conn:
-                conn.execute("PRAGMA journal_mode=WAL")
-                conn.execute(_SCHEMA)
-        except (OSError, sqlite3.Error) as exc:
+            url = _as_url(target)
+        except (ArgumentError, ValueError) as exc:
             raise FeedbackError(
-                f"フィードバックのデータベースを開けません: {self.path}",
-                f"cannot open the feedback database {self.path}: {exc}",
+                "フィードバックのデータベース URL が不正です（KB_DATABASE_URL を確認してください）",
+                f"invalid feedback database URL (check KB_DATABASE_URL): {exc}",
+            ) from exc
+        #: The URL with any password masked, for messages and logs.
+        self.where = url.render_as_string(hide_password=True)
+        self.is_sqlite = url.get_backend_name() == "sqlite"
+        #: The SQLite file, or None for a database server.
+        self.path: Path | None = (
+            Path(url.database) if self.is_sqlite and url.database not in (None, "", ":memory:") else None
+        )
+        try:
+            if self.path is not None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._engine = self._create_engine(url)
+            self._create_table()
+        except (OSError, SQLAlchemyError, ImportError, ArgumentError) as exc:
+            raise FeedbackError(
+                f"フィードバックのデータベースを開けません: {self.where}",
+                f"cannot open the feedback database {self.where}: {type(exc).__name__}: {exc}",
             ) from exc
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        """A fresh connection for one operation: committed on success, always closed."""
-        with closing(sqlite3.connect(self.path, timeout=self.timeout)) as conn, conn:
-            yield conn
+    @classmethod
+    def from_settings(cls, settings: Settings) -> FeedbackStore:
+        """The store the app uses: ``settings.database_url``, or SQLite at ``settings.feedback_db``."""
+        return cls(settings.database_url or settings.feedback_db)
+
+    def _create_engine(self, url: URL) -> Engine:
+        if self.is_sqlite:
+            # pysqlite's own busy timeout makes concurrent writers wait for the lock.
+            engine = create_engine(url, connect_args={"timeout": self.timeout})
+
+            @event.listens_for(engine, "connect")
+            def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+                cursor = dbapi_connection.cursor()
+                try:
+                    cursor.execute("PRAGMA journal_mode=WAL")
+                finally:
+                    cursor.close()
+
+            return engine
+        connect_args: dict[str, Any] = {}
+        if url.get_backend_name() == "postgresql":
+            connect_args["connect_timeout"] = max(1, round(self.timeout))
+        # pre_ping: a replica keeps working after the database server restarts.
+        return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+
+    def _create_table(self) -> None:
+        with self._engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK})
+            # IF NOT EXISTS: app workers opening a new SQLite file together do not race.
+            conn.execute(CreateTable(FEEDBACK, if_not_exists=True))
+
+    def close(self) -> None:
+        """Close the store's pooled connections (a later call opens new ones)."""
+        self._engine.dispose()
 
     def record(
         self,
@@ -98,41 +190,50 @@ class FeedbackStore:
         """Store one vote (+1 or -1) on an answer; return its id."""
         if vote not in (-1, 1):
             raise FeedbackError("評価は +1（👍）か -1（👎）です", f"vote must be +1 or -1 (got {vote!r})")
-        row = (
-            datetime.now(UTC).isoformat(timespec="seconds"),
-            question[:MAX_FIELD_CHARS],
-            answer[:MAX_FIELD_CHARS],
-            json.dumps(list(citations), ensure_ascii=False),
-            vote,
-            (comment or "").strip()[:MAX_FIELD_CHARS],
-            (query or "")[:MAX_FIELD_CHARS],
-        )
+        row = {
+            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "question": question[:MAX_FIELD_CHARS],
+            "answer": answer[:MAX_FIELD_CHARS],
+            "citations": json.dumps(list(citations), ensure_ascii=False),
+            "vote": vote,
+            "comment": (comment or "").strip()[:MAX_FIELD_CHARS],
+            "query": (query or "")[:MAX_FIELD_CHARS],
+        }
         try:
-            with self._connect() as conn:
-                cursor = conn.execute(
-                    "INSERT INTO feedback (created_at, question, answer, citations, vote, comment, query)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    row,
-                )
-                return int(cursor.lastrowid or 0)
-        except sqlite3.Error as exc:
+            with self._engine.begin() as conn:
+                result = conn.execute(insert(FEEDBACK).values(**row))
+                key = result.inserted_primary_key
+                return int(key[0]) if key else 0
+        except SQLAlchemyError as exc:
             raise FeedbackError(
-                f"フィードバックを保存できません: {self.path}",
-                f"cannot store feedback in {self.path}: {exc}",
+                f"フィードバックを保存できません: {self.where}",
+                f"cannot store feedback in {self.where}: {type(exc).__name__}: {exc}",
             ) from exc
 
     def records(self, only_negative: bool = False) -> list[FeedbackRecord]:
         """Stored feedback, oldest first (only 👎 when ``only_negative``)."""
-        where = " WHERE vote < 0" if only_negative else ""
+        query = select(*_COLUMNS).order_by(FEEDBACK.c.id)
+        if only_negative:
+            query = query.where(FEEDBACK.c.vote < 0)
         try:
-            with self._connect() as conn:
-                rows = conn.execute(f"SELECT {_COLUMNS} FROM feedback{where} ORDER BY id").fetchall()
-        except sqlite3.Error as exc:
+            with self._engine.connect() as conn:
+                rows = conn.execute(query).all()
+        except SQLAlchemyError as exc:
             raise FeedbackError(
-                f"フィードバックを読めません: {self.path}", f"cannot read feedback from {self.path}: {exc}"
+                f"フィードバックを読めません: {self.where}",
+                f"cannot read feedback from {self.where}: {type(exc).__name__}: {exc}",
             ) from exc
         return [
-            FeedbackRecord(r[0], r[1], r[2], r[3], tuple(json.loads(r[4] or "[]")), r[5], r[6], r[7])
+            FeedbackRecord(
+                int(r.id),
+                r.created_at,
+                r.question,
+                r.answer,
+                tuple(json.loads(r.citations or "[]")),
+                int(r.vote),
+                r.comment,
+                r.query,
+            )
             for r in rows
         ]
 

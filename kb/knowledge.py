@@ -8,16 +8,19 @@
 
 from __future__ import annotations
 
+import threading
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
 
 from kb.chunk import Chunk
 from kb.config import Settings
 from kb.corpus import Document, corpus_hash, load_corpus
 from kb.embed import Embedder
-from kb.errors import CorpusError
+from kb.errors import CorpusError, IndexCorruptError, KBError
 from kb.keyword import KeywordIndex
-from kb.manifest import Manifest, index_contract, load_chunks
+from kb.manifest import BuildLease, Manifest, index_contract, load_chunks, open_current, read_current
 from kb.progress import Progress
 from kb.retrieve import Filters, Hit, Retriever
 from kb.store import VectorStore
@@ -38,6 +41,7 @@ def sentence_collection(collection: str) -> str:
 @dataclass(frozen=True)
 class IndexStats:
     index_dir: str
+    build_id: str
     chunk_count: int
     documents: dict[str, int]
     kinds: dict[str, int]
@@ -50,31 +54,111 @@ class IndexStats:
     stale: bool
 
 
-class KnowledgeBase:
-    """A built index, ready to search. Use :meth:`open`."""
+def _load_keyword(folder: Path, bigram_weight: float) -> KeywordIndex:
+    """KeywordIndex.load, with every way a damaged file fails (EOFError from a cut .npy file,
+    a pickle error...) reported as IndexCorruptError."""
+    try:
+        return KeywordIndex.load(folder, bigram_weight)
+    except KBError:
+        raise
+    except Exception as exc:
+        raise IndexCorruptError(
+            f"キーワード索引が壊れています: {folder}（`kb index --rebuild` で作り直してください）",
+            f"keyword index is corrupt at {folder} (run `kb index --rebuild`): {type(exc).__name__}: {exc}",
+        ) from exc
 
-    def __init__(self, settings: Settings, manifest: Manifest, chunks: list[Chunk], retriever: Retriever):
+
+def _release(lease: BuildLease, stores: list[VectorStore], lock: threading.Lock) -> None:
+    with lock:
+        for store in stores:
+            try:
+                store.close()
+            except Exception:  # closing must never fail a request or a shutdown
+                pass
+        stores.clear()
+        lease.release()
+
+
+class KnowledgeBase:
+    """A built index, ready to search. Use :meth:`open`.
+
+    It reads one build (``build_id``, under ``settings.index_dir/builds/``) and keeps using it
+    after a newer build becomes current, which is what requests already running need; call
+    :meth:`is_current` to find out and :meth:`open` again to follow. The build cannot be deleted
+    while this object lives: :meth:`close` (or garbage collection, or the process ending)
+    releases it, and the next ``kb index`` removes it if nobody else has it open.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        manifest: Manifest,
+        chunks: list[Chunk],
+        retriever: Retriever,
+        lease: BuildLease | None = None,
+    ):
         self.settings = settings
         self.manifest = manifest
         self.chunks = chunks
         self.retriever = retriever
         self._by_id = {c.chunk_id: c for c in chunks}
+        self.build_dir = lease.build_dir if lease else settings.index_dir
+        self.build_id = lease.build_id if lease else ""
+        stores = [s for s in (retriever.store, retriever.sentence_store) if s is not None]
+        self._finalizer = weakref.finalize(
+            self, _release, lease or BuildLease(self.build_dir, None), stores, threading.Lock()
+        )
 
     @classmethod
     def open(
         cls, settings: Settings, embedder: Embedder | None = None, progress: Progress | None = None
     ) -> KnowledgeBase:
-        """Open ``settings.index_dir``; raise IndexMissingError / IndexMismatchError / IndexCorruptError."""
-        index_dir = settings.index_dir
-        manifest = Manifest.load(index_dir)
-        embedder = embedder or Embedder(settings, progress)
-        manifest.check(index_contract(settings, embedder.query_prefix, embedder.passage_prefix))
-        chunks = load_chunks(index_dir)
-        keyword = KeywordIndex.load(index_dir / "keyword", settings.bigram_weight)
-        store = open_store(settings, index_dir, manifest.collection)
-        sentences = open_store(settings, index_dir, sentence_collection(manifest.collection))
-        retriever = Retriever(chunks, keyword, store, embedder, settings, sentences)
-        return cls(settings, manifest, chunks, retriever)
+        """Open the build ``settings.index_dir/CURRENT`` names; raise IndexMissingError /
+        IndexMismatchError / IndexCorruptError with the fix."""
+        lease = open_current(settings.index_dir)
+        stores: list[VectorStore] = []
+        try:
+            build = lease.build_dir
+            manifest = Manifest.load(build)
+            embedder = embedder or Embedder(settings, progress)
+            manifest.check(index_contract(settings, embedder.query_prefix, embedder.passage_prefix))
+            chunks = load_chunks(build)
+            if len(chunks) != manifest.chunk_count:
+                raise IndexCorruptError(
+                    f"チャンクファイルが途中で切れています（{len(chunks)}/{manifest.chunk_count} 件）: "
+                    f"{build / 'chunks.jsonl'}（`kb index --rebuild` で作り直してください）",
+                    f"chunk file is truncated at {build / 'chunks.jsonl'} ({len(chunks)} of "
+                    f"{manifest.chunk_count} chunks; run `kb index --rebuild`)",
+                )
+            keyword = _load_keyword(build / "keyword", settings.bigram_weight)
+            if keyword.chunk_ids != [c.chunk_id for c in chunks]:
+                raise IndexCorruptError(
+                    f"キーワード索引がチャンクと一致しません: {build / 'keyword'}（`kb index --rebuild` で作り直してください）",
+                    f"keyword index does not match the chunks at {build / 'keyword'} (run `kb index --rebuild`)",
+                )
+            stores.append(open_store(settings, build, manifest.collection))
+            stores.append(open_store(settings, build, sentence_collection(manifest.collection)))
+            retriever = Retriever(chunks, keyword, stores[0], embedder, settings, stores[1])
+        except BaseException:
+            _release(lease, stores, threading.Lock())
+            raise
+        return cls(settings, manifest, chunks, retriever, lease)
+
+    def is_current(self) -> bool:
+        """False once ``kb index`` made another build current (open again to follow it)."""
+        return read_current(self.settings.index_dir) in (None, self.build_id)
+
+    def close(self) -> None:
+        """Release the build (its Chroma client and its in-use lock); searching afterwards fails."""
+        self._finalizer()
+
+    def __enter__(self) -> KnowledgeBase:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
 
     def search(
         self, query: str, mode: str | None = None, k: int | None = None, filters: Filters | None = None
@@ -121,6 +205,7 @@ class KnowledgeBase:
         m = self.manifest
         return IndexStats(
             index_dir=str(self.settings.index_dir),
+            build_id=self.build_id,
             chunk_count=len(self.chunks),
             documents=docs,
             kinds=kinds,

@@ -64,6 +64,8 @@ class Hit(ChunkView):
     best_sentence: tuple[int, int] | None = None
     #: That sentence's cosine similarity to the query (None in keyword mode).
     sentence_cosine: float | None = None
+    #: Found by meaning alone, and not close: shown apart as 「関連が弱い結果」 (Settings.relevance_floor).
+    weak: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: rank, score, then the chunk's fields (heading path as a list)."""
@@ -77,6 +79,7 @@ class Hit(ChunkView):
             "section": self.chunk.section,
             "best_sentence": best,
             "sentence_cosine": self.sentence_cosine,
+            "weak": self.weak,
         }
 
 
@@ -230,6 +233,8 @@ class Retriever:
         pool = max(k, self.settings.candidate_pool)
         best_sentence: dict[str, tuple[int, int]] = {}
         sentence_cosine: dict[str, float] = {}
+        meaning: dict[str, float] = {}  # semantic scores, to tell weak hits
+        matched: set[str] = set()  # chunks with a keyword match
         if mode == "keyword":
             scored = self.keyword_ranking(query, k, filters)
         elif mode == "semantic":
@@ -239,10 +244,13 @@ class Retriever:
                 semantic.best_sentence,
                 semantic.sentence_cosine,
             )
+            meaning = dict(semantic.scores)
+            matched = {cid for cid, _ in self.keyword_ranking(query, pool, filters)}
         else:
             keyword = self.keyword_ranking(query, pool, filters)
             semantic = self.semantic_scores(query, pool, filters)
             best_sentence, sentence_cosine = semantic.best_sentence, semantic.sentence_cosine
+            meaning, matched = dict(semantic.scores), {cid for cid, _ in keyword}
             if self.settings.fusion == "rrf":
                 weight = self.settings.hybrid_keyword_weight
                 fused = rrf_fuse(
@@ -267,6 +275,9 @@ class Retriever:
                 self.chunks[cid],
                 best_sentence.get(cid),
                 sentence_cosine.get(cid),
+                weak=bool(meaning)
+                and cid not in matched
+                and meaning.get(cid, 0.0) < self.settings.relevance_floor,
             )
             for rank, (cid, score) in enumerate(scored, start=1)
         ]

@@ -70,10 +70,16 @@ def main() -> None:
     kb = open_kb(args.index_dir)
     questions = load_question_file(Path("eval/questions.jsonl"), args.split)
     base = AnswerWeights()
-    grid = [{}] if args.grid == "default" else [
-        {"threshold": t, "semantic_support": s, "semantic_pick": p, "agree_coverage": c}
-        for t, s, p, c in itertools.product((0.45, 0.5, 0.52, 0.55), (0.0, 0.6, 0.9), (0.0, 0.3), (0.4, 0.5, 0.6))
-    ]
+    grid = (
+        [{}]
+        if args.grid == "default"
+        else [
+            {"threshold": t, "semantic_support": s, "semantic_pick": p, "agree_coverage": c}
+            for t, s, p, c in itertools.product(
+                (0.45, 0.5, 0.52, 0.55), (0.0, 0.6, 0.9), (0.0, 0.3), (0.4, 0.5, 0.6)
+            )
+        ]
+    )
     with torch_threads(1):
         for params in grid:
             params = dict(params)

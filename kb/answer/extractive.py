@@ -29,7 +29,9 @@ class TermStats:
     """
 
     def __init__(self, chunks: Sequence[Chunk]) -> None:
-        self._texts = [normalize(c.index_text) for c in chunks]
+        # Heading path and body, not the document title: a title shared by every chunk of a
+        # document (「…（第3期取組版）」) would make its words look common everywhere.
+        self._texts = [normalize(f"{c.section}\n{c.text}") for c in chunks]
         self._df: dict[str, int] = {}
 
     def df(self, term: str) -> int:
@@ -131,7 +133,11 @@ def candidates(q: Question, hits: Sequence[Hit], stats: TermStats, w: AnswerWeig
             )
             score += w.shape * shape + (w.focus_bonus if focus and focus in norm else 0.0)
             score += w.semantic_pick * semantic
+            if q.ordinals and any(o in norm or o in heading for o in q.ordinals):
+                score += w.ordinal_bonus
             score -= w.long_penalty if len(quote) > w.long_chars else 0.0  # long sentences make poor answers
+            # Agreement reads the sentence and its heading. With the whole passage (tried on dev),
+            # near-miss questions were answered more often at the same false abstention.
             agreeing = agrees(q, norm, hit.kind, lexical, w) if typed_question else True
             out.append(Candidate(hit, quote, score, support, lexical, typed, agreeing))
     return out

@@ -42,6 +42,9 @@ NUMBER_Q = tuple(
         ("いくつ|幾つ|何種類|何項目|何個|の数|数は|者数|規模|どのくらい|どれくらい", ""),
     )
 )
+#: Ordinals that tell the plan's parts apart (第2期 vs 第3期, 第4章, 第2次): MeCab cuts them into
+#: 第 / 3 / 期 and numbers are not terms, so they are taken from the question whole.
+ORDINAL = re.compile(r"第\s*[0-9一二三四五六七八九十]+\s*[期章次節条回]")
 WHO_Q = re.compile(
     r"誰|だれ|どなた|どこ(?!まで)|どの課|どの部|部署|担当|所管|省庁|発行元|どの機関|どの組織|名前"
 )

@@ -23,6 +23,7 @@ class Question:
     terms: tuple[str, ...]  # content nouns, normalised surface forms
     focus: tuple[str, ...]  # the last noun phrase: what is asked about, as its nouns
     verbs: tuple[str, ...] = ()  # verb phrases as written; they only help choose sentences
+    ordinals: tuple[str, ...] = ()  # 第3期, 第4章 …: which part of the plan is meant
 
     def focus_found(self, text: str) -> bool:
         return not self.focus or "".join(self.focus) in text or all(p in text for p in self.focus)
@@ -88,9 +89,11 @@ def analyse(query: str, asked: str | None = None) -> Question:
     elif P.WHO_Q.search(own):
         qtype = "who"
     nouns, phrases, verbs = question_words(query)
+    ordinals = [re.sub(r"\s+", "", m) for m in P.ORDINAL.findall(normalize(query))]
+    nouns = list(dict.fromkeys([*ordinals, *nouns]))
     # A one-character phrase (「市に」「気を付ける」) says too little to require it in a passage.
     focus = tuple(phrases[-1]) if phrases and len("".join(phrases[-1])) > 1 else ()
-    return Question(query, qtype, counter, tuple(nouns), focus, tuple(verbs))
+    return Question(query, qtype, counter, tuple(nouns), focus, tuple(verbs), tuple(ordinals))
 
 
 def answer_shape(q: Question, sentence: str, kind: str) -> tuple[bool, float]:

@@ -31,6 +31,7 @@ class AnswerWeights:
     rank: float = 0.1
     shape: float = 0.4
     focus_bonus: float = 0.1
+    ordinal_bonus: float = 0.5  # the sentence or its heading names the asked 第N期 / 第N章
     long_penalty: float = 0.05
     long_chars: int = 200
     # Sentence vectors: the passage's sentence closest in meaning (Hit.best_sentence) can earn a

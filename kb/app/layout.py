@@ -26,8 +26,8 @@ JS_PATH = STATIC / "app.js"
 EXAMPLES = [
     "書かない窓口って何をするの？",
     "EBPMとは？",
-    "テレワークの取り組みはどうなっている？",
-    "第3期の計画期間はいつまで？",
+    "標準準拠システムへの移行はいつまで？",
+    "RPAでどんな業務を自動化している？",
     "マイナンバーカードを使った手続きのオンライン化について教えて",
 ]
 MODE_CHOICES = [
@@ -162,7 +162,7 @@ def build_app(settings: Settings, kb: KnowledgeBase | None = None) -> gr.Blocks:
 
     def feedback() -> FeedbackStore:
         if not stores:
-            stores.append(FeedbackStore(settings.feedback_db))
+            stores.append(FeedbackStore.from_settings(settings))
         return stores[0]
 
     with gr.Blocks(title=TITLE) as demo:

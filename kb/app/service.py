@@ -3,7 +3,9 @@
 :class:`KBService` owns the KnowledgeBase and the Answerer. When the index is missing, built
 with other settings or older than the corpus, it is (re)built in a background thread while
 ``status`` reports the stage; a stale index keeps answering until the new one is ready, and a
-failed build leaves the old one in place. It also resolves what the UI sends (a chapter, a
+failed build leaves the old one in place. When ``kb index`` (any process) makes a new build
+current, the next request switches to it (:meth:`KBService.require`); requests already running
+finish on the build they started with. It also resolves what the UI sends (a chapter, a
 document, a section) to library objects, with bilingual errors for anything unknown.
 """
 
@@ -24,8 +26,12 @@ from kb.config import Settings
 from kb.corpus import SECTION_SEPARATOR, Document
 from kb.errors import IndexCorruptError, IndexMismatchError, IndexMissingError, KBError
 from kb.knowledge import KnowledgeBase
+from kb.manifest import read_current
 
 log = logging.getLogger("kb.app")
+
+#: Seconds before a build that failed to open is tried again (it may have been a passing problem).
+RETRY_REFUSED_S = 30.0
 
 #: Called with (stage, fraction 0..1) on every preparation step.
 ProgressHook = Callable[[str, float], None]
@@ -68,25 +74,57 @@ def _say(message: str) -> None:
     sys.stderr.flush()
 
 
+@dataclass(frozen=True)
+class _Live:
+    """What requests use, replaced as one object so a request never mixes two builds."""
+
+    kb: KnowledgeBase
+    answerer: Answerer
+    documents: dict[str, Document]
+    outlines: dict[str, list[TreeNode]]
+
+
 class KBService:
     """Owns the KnowledgeBase and Answerer for the app, (re)building the index when needed.
 
     ``progress`` (optional) is called with every preparation stage, after ``status`` changed.
+    ``check_interval``: how often (seconds, at most) a request looks at ``CURRENT`` for a newer
+    build.
     """
 
     def __init__(
-        self, settings: Settings, kb: KnowledgeBase | None = None, progress: ProgressHook | None = None
+        self,
+        settings: Settings,
+        kb: KnowledgeBase | None = None,
+        progress: ProgressHook | None = None,
+        check_interval: float = 2.0,
     ):
         self.settings = settings
         self.status = Status()
-        self.kb: KnowledgeBase | None = None
-        self.answerer: Answerer | None = None
-        self.documents: dict[str, Document] = {}
-        self._outlines: dict[str, list[TreeNode]] = {}
+        self.check_interval = check_interval
+        self._live: _Live | None = None
         self._thread: threading.Thread | None = None
         self._hooks: list[ProgressHook] = [TerminalProgress()] + ([progress] if progress else [])
+        self._switching = threading.Lock()
+        self._checked_at = time.monotonic()
+        self._refused: tuple[str, float] = ("", 0.0)  # a build that failed to open, and when
         if kb is not None:
             self._install(kb)
+
+    @property
+    def kb(self) -> KnowledgeBase | None:
+        live = self._live
+        return live.kb if live else None
+
+    @property
+    def answerer(self) -> Answerer | None:
+        live = self._live
+        return live.answerer if live else None
+
+    @property
+    def documents(self) -> dict[str, Document]:
+        live = self._live
+        return live.documents if live else {}
 
     # Preparation -----------------------------------------------------------------------
 
@@ -143,12 +181,50 @@ class KBService:
         self._report("索引を開いています / opening the index", 1.0)
         self._install(self._warm_up(KnowledgeBase.open(self.settings)))
 
-    def _install(self, kb: KnowledgeBase) -> None:
-        answerer = Answerer.from_settings(kb, self.settings)
+    def _install(self, kb: KnowledgeBase, previous: Answerer | None = None) -> None:
+        # The writer (an LLM client, if any) does not depend on the build: keep it on a switch.
+        answerer = (
+            Answerer(kb, self.settings, previous.writer)
+            if previous
+            else Answerer.from_settings(kb, self.settings)
+        )
         documents = {d.doc_id: d for d in kb.documents()}
-        self.kb, self.answerer, self.documents = kb, answerer, documents
-        self._outlines = {}
+        self._live = _Live(kb, answerer, documents, {})  # one assignment: the switch is atomic
         self.status.ready, self.status.error = True, None
+
+    def follow_current(self, force: bool = False) -> None:
+        """Switch to the build ``CURRENT`` names if it changed (checked at most every
+        ``check_interval`` seconds unless ``force``). Only one request opens the new build;
+        the others meanwhile go on with the old one. The old build is released when the last
+        request using it finishes (garbage collection closes its KnowledgeBase)."""
+        live = self._live
+        now = time.monotonic()
+        if live is None or (not force and now - self._checked_at < self.check_interval):
+            return
+        if not self._switching.acquire(blocking=False):
+            return
+        current: str | None = None
+        try:
+            self._checked_at = now
+            current = read_current(self.settings.index_dir)
+            live = self._live
+            if live is None or current in (None, live.kb.build_id) or not live.kb.build_id:
+                return
+            if current == self._refused[0] and now - self._refused[1] < RETRY_REFUSED_S:
+                return
+            kb = KnowledgeBase.open(self.settings, embedder=live.kb.retriever.embedder)
+            self._install(kb, previous=live.answerer)
+            _say(f"新しい索引に切り替えました / switched to build {kb.build_id}")
+        except KBError as exc:
+            self._refused = (current or "", now)
+            _say(
+                f"新しい索引を開けません。前の索引で回答を続けます: {exc.ja}\n[kb] cannot open the new build, still serving the previous one: {exc.en}"
+            )
+        except Exception:
+            self._refused = (current or "", now)
+            log.exception("switching to build %s failed", current)
+        finally:
+            self._switching.release()
 
     def _warm_up(self, kb: KnowledgeBase) -> KnowledgeBase:
         """Load the embedding model now rather than on the first question."""
@@ -160,9 +236,12 @@ class KBService:
     # What the UI needs ---------------------------------------------------------------------
 
     def require(self) -> tuple[KnowledgeBase, Answerer]:
-        """The KB and answerer, or a bilingual KBError explaining why they are not there yet."""
-        if self.kb is not None and self.answerer is not None:
-            return self.kb, self.answerer
+        """The KB and answerer (of the newest build, see :meth:`follow_current`), or a bilingual
+        KBError explaining why they are not there yet."""
+        self.follow_current()
+        live = self._live
+        if live is not None:
+            return live.kb, live.answerer
         if self.status.error is not None:
             raise self.status.error
         pct = int(self.status.fraction * 100)
@@ -173,11 +252,13 @@ class KBService:
 
     def chapters(self) -> list[str]:
         """Top-level headings for the chapter filter ([] until the index is open)."""
-        return self.kb.chapters() if self.kb else []
+        kb = self.kb
+        return kb.chapters() if kb else []
 
     def chunk_counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
-        for chunk in self.kb.chunks if self.kb else []:
+        kb = self.kb
+        for chunk in kb.chunks if kb else []:
             counts[chunk.doc_id] = counts.get(chunk.doc_id, 0) + 1
         return counts
 
@@ -210,9 +291,11 @@ class KBService:
 
     def outline(self, doc: Document) -> list[TreeNode]:
         """The document's headings (cached until the index is reinstalled)."""
-        nodes = self._outlines.get(doc.doc_id)
+        live = self._live
+        outlines: dict[str, list[TreeNode]] = live.outlines if live else {}
+        nodes = outlines.get(doc.doc_id)
         if nodes is None:
-            nodes = self._outlines[doc.doc_id] = section_tree(doc)
+            nodes = outlines[doc.doc_id] = section_tree(doc)
         return nodes
 
     def resolve_section(self, doc: Document, name: str | None) -> TreeNode:
@@ -243,7 +326,8 @@ class KBService:
 
     def section_view(self, citation: Any) -> SectionView | None:
         """The whole section around a cited chunk (kb.answer.Citation)."""
-        chunk = self.kb.chunk(citation.chunk_id) if self.kb else None
+        kb = self.kb
+        chunk = kb.chunk(citation.chunk_id) if kb else None
         return section_view(
             self.documents.get(citation.doc_id),
             citation.chunk_text,

@@ -200,8 +200,12 @@ def test_figure_about_another_subject_is_not_the_answer(answerer: Answerer) -> N
 
 
 def test_low_confidence_is_phrased_as_what_the_plan_says() -> None:
-    chunk = Chunk("c1", "plan", "計画", "plan", ("第1章",), 0, 24, "本市は計画を策定します。窓口を改善します。")
-    citations = cite([(Hit(1, 1.0, chunk), "本市は計画を策定します。"), (Hit(2, 0.5, chunk), "窓口を改善します。")])
+    chunk = Chunk(
+        "c1", "plan", "計画", "plan", ("第1章",), 0, 24, "本市は計画を策定します。窓口を改善します。"
+    )
+    citations = cite(
+        [(Hit(1, 1.0, chunk), "本市は計画を策定します。"), (Hit(2, 0.5, chunk), "窓口を改善します。")]
+    )
     low = answer_text(citations, "低").split("\n")
     assert low == ["「本市は計画を策定します」と書かれた箇所があります[1]。", "・窓口を改善します[2]。"]
     assert answer_text(citations, "高").split("\n")[0] == "本市は計画を策定します[1]。"

@@ -308,7 +308,7 @@ def test_missing_index_is_built_with_progress(base_settings: Settings, tmp_path:
     assert service.wait(timeout=300)
     assert any("<progress" in html_out for html_out in seen)
     assert 'data-ready="true"' in handlers.status_html(service)
-    assert (settings.index_dir / "manifest.json").is_file()
+    assert (settings.index_dir / "CURRENT").is_file()
     err = capsys.readouterr().err
     assert "[kb]" in err and "100%" in err
     knowledge, _ = service.require()

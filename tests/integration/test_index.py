@@ -1,4 +1,6 @@
-"""Index build: save -> reload -> same results, incremental, atomic, self-describing."""
+"""Index build: save -> reload -> same results, incremental, atomic, self-describing.
+
+(Versioned builds under concurrent readers, crashes and broken state: test_build_safety.py.)"""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from kb.config import Settings
 from kb.embed import Embedder
 from kb.errors import CorpusError, IndexCorruptError, IndexMismatchError, IndexMissingError, InvalidQueryError
 from kb.knowledge import KnowledgeBase
+from kb.manifest import read_current
 from kb.retrieve import Filters
 
 DOC_A = """---
@@ -50,6 +53,13 @@ def small_settings(tmp_path: Path, base_settings: Settings) -> Settings:
     return base_settings.replace(corpus_dir=corpus, index_dir=tmp_path / "index")
 
 
+def live_build(settings: Settings) -> Path:
+    """The folder of the build CURRENT names."""
+    build_id = read_current(settings.index_dir)
+    assert build_id
+    return settings.index_dir / "builds" / build_id
+
+
 @pytest.fixture(scope="module")
 def embedder(base_settings: Settings) -> Embedder:
     return Embedder(base_settings)
@@ -66,7 +76,8 @@ def test_build_reload_same_results(small_settings: Settings, embedder: Embedder)
     for mode, expected in hits.items():
         assert again.search("書かない窓口はいつから", mode=mode, k=3) == expected
     assert hits["hybrid"][0].section == "第1章 窓口 › 1.1 書かない窓口"
-    assert (small_settings.index_dir / "manifest.json").is_file()
+    assert (live_build(small_settings) / "manifest.json").is_file()
+    assert first.build_id == again.build_id == read_current(small_settings.index_dir)
 
 
 def test_incremental_and_unchanged(small_settings: Settings, embedder: Embedder) -> None:
@@ -98,8 +109,8 @@ def test_failed_build_keeps_previous_index(small_settings: Settings, embedder: E
         build_index(small_settings, failing)
     after = KnowledgeBase.open(small_settings, embedder).search("キャッシュレス", mode="hybrid", k=2)
     assert after == before
-    leftovers = [p.name for p in small_settings.index_dir.parent.iterdir() if p.name.startswith(".index.")]
-    assert leftovers == []
+    leftovers = [p.name for p in (small_settings.index_dir / "builds").iterdir()]
+    assert leftovers == [live_build(small_settings).name]
 
 
 def test_mismatch_says_what_to_rebuild(small_settings: Settings, embedder: Embedder) -> None:
@@ -113,10 +124,10 @@ def test_missing_and_corrupt_index(small_settings: Settings, embedder: Embedder)
     with pytest.raises(IndexMissingError, match="kb index"):
         KnowledgeBase.open(small_settings, embedder)
     build_index(small_settings, embedder)
-    (small_settings.index_dir / "chunks.jsonl").write_text("{not json", encoding="utf-8")
+    (live_build(small_settings) / "chunks.jsonl").write_text("{not json", encoding="utf-8")
     with pytest.raises(IndexCorruptError):
         KnowledgeBase.open(small_settings, embedder)
-    (small_settings.index_dir / "manifest.json").write_text("garbage", encoding="utf-8")
+    (live_build(small_settings) / "manifest.json").write_text("garbage", encoding="utf-8")
     with pytest.raises(IndexCorruptError):
         KnowledgeBase.open(small_settings, embedder)
 

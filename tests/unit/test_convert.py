@@ -8,7 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from indexer.convert import DEFAULT_SOURCE, clean_inline, convert, join_spaced_letters
+from indexer.convert import (
+    DEFAULT_CORRECTIONS,
+    DEFAULT_SOURCE,
+    clean_inline,
+    convert,
+    foreign_letters_in_words,
+    join_spaced_letters,
+    load_corrections,
+)
 from kb.corpus import load_document
 
 
@@ -110,3 +118,21 @@ def test_join_spaced_letters(raw: str, expected: str) -> None:
 
 def test_clean_inline_drops_layout_spaces_and_tags() -> None:
     assert clean_inline("<p>平成 25 年 3 月に I C T の</p>") == "平成25年3月にICTの"
+
+
+def test_foreign_letters_inside_japanese_words_are_detected() -> None:
+    assert foreign_letters_in_words("デジタルデバйд対策を進めます") == ["デジタルデバйд対策を進めます"]
+    assert foreign_letters_in_words("AI活用とICT基盤、Δ値") == []  # Latin is fine; Greek alone is not in a word
+
+
+def test_reviewed_corrections_apply_and_no_foreign_letters_remain(converted: list[Path]) -> None:
+    corrections = load_corrections(DEFAULT_CORRECTIONS)
+    assert corrections, "corpus/corrections.tsv is empty or missing"
+    source = DEFAULT_SOURCE.read_text(encoding="utf-8")
+    for fix in corrections:
+        assert fix.original in source, f"stale correction (not in the source any more): {fix.original}"
+        assert fix.reason, f"correction without a reason: {fix.original}"
+    for path in converted:
+        text = path.read_text(encoding="utf-8")
+        assert not foreign_letters_in_words(text), path.name
+        assert not any(fix.original in text for fix in corrections), path.name

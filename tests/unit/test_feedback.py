@@ -1,53 +1,88 @@
-"""FeedbackStore: SQLite record/read, concurrent writers, export as draft eval questions."""
+"""FeedbackStore on SQLite: the file format, WAL, old files, settings, errors, export format.
+
+The behaviour both databases share (record/read, concurrent writers, replicas, export) is
+tested on SQLite and on a real PostgreSQL server in tests/integration/test_feedback_db.py.
+"""
 
 from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 from pathlib import Path
 
 import pytest
 
 from eval.check_questions import check_items
-from kb.errors import KBError
+from kb.config import load_settings
 from kb.feedback import FeedbackError, FeedbackStore
 
-CITATIONS = [{"n": 1, "chunk_id": "abc", "section": "第4章 › 4.2 › 取組1-2", "quote": "書かない窓口"}]
+#: The schema kb/feedback.py wrote with the sqlite3 module, before SQLAlchemy.
+OLD_SCHEMA = """
+CREATE TABLE IF NOT EXISTS feedback (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    created_at  TEXT    NOT NULL,
+    question    TEXT    NOT NULL,
+    answer      TEXT    NOT NULL,
+    citations   TEXT    NOT NULL DEFAULT '[]',
+    vote        INTEGER NOT NULL CHECK (vote IN (-1, 1)),
+    comment     TEXT    NOT NULL DEFAULT '',
+    query       TEXT    NOT NULL DEFAULT ''
+)
+"""
+COLUMNS = ["id", "created_at", "question", "answer", "citations", "vote", "comment", "query"]
 
 
-def test_record_and_read_back(tmp_path: Path) -> None:
+def test_sqlite_file_has_the_documented_columns_in_wal_mode(tmp_path: Path) -> None:
     store = FeedbackStore(tmp_path / "sub" / "feedback.sqlite3")
-    first = store.record(
-        "書かない窓口って何？", "申請書を書かずに…[1]", CITATIONS, vote=1, query="書かない窓口"
-    )
-    second = store.record("食堂のメニューは？", "資料には記載がありません", [], vote=-1, comment="  残念  ")
-    assert second > first
-
-    rows = store.records()
-    assert [r.id for r in rows] == [first, second]
-    assert rows[0].question == "書かない窓口って何？"
-    assert rows[0].citations == tuple(CITATIONS)
-    assert rows[0].vote == 1 and rows[0].query == "書かない窓口"
-    assert rows[1].comment == "残念"
-    assert rows[1].created_at.endswith("+00:00")
-    assert [r.id for r in store.records(only_negative=True)] == [second]
-
-    # Reopening the same file sees the same rows; the table has the documented columns.
-    assert FeedbackStore(store.path).records() == rows
+    assert store.path == tmp_path / "sub" / "feedback.sqlite3" and store.is_sqlite
+    store.record("q", "a", vote=1)
     with sqlite3.connect(store.path) as conn:
         columns = [row[1] for row in conn.execute("PRAGMA table_info(feedback)")]
         mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
-    assert columns == ["id", "created_at", "question", "answer", "citations", "vote", "comment", "query"]
+        sql = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'feedback'").fetchone()[0]
+    assert columns == COLUMNS
     assert mode == "wal"
+    assert "AUTOINCREMENT" in sql  # ids of deleted rows are never handed out again
 
 
-def test_bad_vote_is_a_bilingual_error(tmp_path: Path) -> None:
-    store = FeedbackStore(tmp_path / "f.sqlite3")
-    with pytest.raises(FeedbackError) as info:
-        store.record("q", "a", vote=0)
-    assert isinstance(info.value, KBError) and info.value.ja and info.value.en
-    assert store.records() == []
+def test_a_file_written_before_sqlalchemy_keeps_working(tmp_path: Path) -> None:
+    path = tmp_path / "feedback.sqlite3"
+    with sqlite3.connect(path) as conn:
+        conn.execute(OLD_SCHEMA)
+        conn.execute(
+            "INSERT INTO feedback (created_at, question, answer, citations, vote, comment, query)"
+            " VALUES ('2025-01-02T03:04:05+00:00', '古い質問', '古い回答', ?, -1, 'old', '古い')",
+            (json.dumps([{"n": 1, "section": "第1章"}], ensure_ascii=False),),
+        )
+        conn.execute("INSERT INTO feedback (created_at, question, answer, vote) VALUES ('t', 'x', 'y', 1)")
+        conn.execute("DELETE FROM feedback WHERE question = 'x'")
+    conn.close()
+
+    store = FeedbackStore(path)
+    (old,) = store.records()
+    assert (old.id, old.question, old.vote, old.comment, old.query) == (1, "古い質問", -1, "old", "古い")
+    assert old.citations == ({"n": 1, "section": "第1章"},)
+    assert store.record("新しい質問", "回答", vote=1) == 3  # AUTOINCREMENT as before: 2 is not reused
+    assert [r.question for r in FeedbackStore(path).records()] == ["古い質問", "新しい質問"]
+    with sqlite3.connect(path) as conn:
+        assert [row[1] for row in conn.execute("PRAGMA table_info(feedback)")] == COLUMNS
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    conn.close()
+
+
+def test_settings_choose_the_database(tmp_path: Path) -> None:
+    settings = load_settings(env={"KB_INDEX_DIR": str(tmp_path / "kb" / "index")})
+    assert settings.database_url is None
+    default = FeedbackStore.from_settings(settings)
+    assert default.path == settings.feedback_db == tmp_path / "kb" / "feedback.sqlite3"
+
+    url = f"sqlite:///{tmp_path / 'shared' / 'fb.sqlite3'}"
+    configured = load_settings(env={"KB_INDEX_DIR": str(tmp_path / "index"), "KB_DATABASE_URL": url})
+    assert configured.database_url == url
+    store = FeedbackStore.from_settings(configured)
+    assert store.path == tmp_path / "shared" / "fb.sqlite3"
+    new_id = store.record("q", "a", vote=-1)
+    assert [r.id for r in FeedbackStore(store.path).records()] == [new_id]  # a path or its URL: one file
 
 
 def test_unwritable_location_is_a_feedback_error(tmp_path: Path) -> None:
@@ -57,71 +92,21 @@ def test_unwritable_location_is_a_feedback_error(tmp_path: Path) -> None:
         FeedbackStore(blocker / "feedback.sqlite3")
 
 
-def test_concurrent_writers_lose_no_rows(tmp_path: Path) -> None:
-    path = tmp_path / "feedback.sqlite3"
-    threads, per_thread = 8, 40
-    errors: list[BaseException] = []
-    ids: list[int] = []
-    lock = threading.Lock()
-    start = threading.Barrier(threads)
-
-    def writer(n: int) -> None:
-        # Each thread has its own store object, as separate app workers would.
-        store = FeedbackStore(path)
-        start.wait()
-        try:
-            for i in range(per_thread):
-                new_id = store.record(f"質問 {n}-{i}", "回答", CITATIONS, vote=1 if i % 2 else -1)
-                with lock:
-                    ids.append(new_id)
-        except BaseException as exc:
-            errors.append(exc)
-
-    workers = [threading.Thread(target=writer, args=(n,)) for n in range(threads)]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join()
-
-    assert errors == []
-    rows = FeedbackStore(path).records()
-    assert len(rows) == threads * per_thread
-    assert sorted(ids) == [r.id for r in rows]
-    assert {r.question for r in rows} == {f"質問 {n}-{i}" for n in range(threads) for i in range(per_thread)}
+@pytest.mark.parametrize(
+    "url",
+    ["nosuchdb://x/y", "postgresql+nosuchdriver://kb@127.0.0.1/kb", "postgresql+psycopg://kb@db:notaport/kb"],
+)
+def test_bad_database_url_is_a_feedback_error(url: str) -> None:
+    with pytest.raises(FeedbackError) as info:
+        FeedbackStore(url)
+    assert info.value.ja and info.value.en
 
 
-def test_export_writes_draft_eval_questions(tmp_path: Path) -> None:
-    store = FeedbackStore(tmp_path / "feedback.sqlite3")
-    good = store.record("EBPMとは？", "EBPM（証拠に基づく政策立案）とは…[1]", CITATIONS, vote=1)
-    bad = store.record(
-        "市役所の食堂のメニューは？",
-        "資料には記載がありません。",
-        [],
-        vote=-1,
-        comment="載っていない？",
-        query="食堂 メニュー",
-    )
-    again = store.record("市役所の食堂のメニューは？", "資料には記載がありません。", [], vote=-1)
-
-    out = tmp_path / "out" / "feedback.jsonl"
-    assert store.export_questions(out) == 1
-    lines = out.read_text(encoding="utf-8").splitlines()
-    item = json.loads(lines[0])
-    assert set(item) == {"id", "question", "evidence", "answerable", "tags", "origin", "note"}
-    assert item["id"] == f"fb-{bad}"
-    assert item["question"] == "市役所の食堂のメニューは？"
-    assert item["evidence"] == [] and item["answerable"] is True
-    assert item["tags"] == ["feedback"] and item["origin"] == "feedback"
-    note = item["note"]
-    assert "DRAFT" in note and "evidence" in note
-    assert f"#{bad}" in note and f"#{again}" in note
-    assert "載っていない？" in note and "searched: 食堂 メニュー" in note and "👎" in note
-    assert "市役所" in lines[0]  # written as UTF-8 text, not \\u escapes
-
-    assert store.export_questions(out, only_negative=False) == 2
-    items = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
-    assert [i["id"] for i in items] == [f"fb-{good}", f"fb-{bad}"]
-    assert "[1] 第4章 › 4.2 › 取組1-2" in items[0]["note"]
+def test_unreachable_server_is_an_error_that_hides_the_password() -> None:
+    with pytest.raises(FeedbackError) as info:
+        FeedbackStore("postgresql+psycopg://kb:s3cret@127.0.0.1:1/kb", timeout=2)
+    assert "s3cret" not in str(info.value) and "s3cret" not in info.value.en
+    assert "127.0.0.1:1/kb" in info.value.en
 
 
 def test_export_is_what_the_eval_checker_expects_a_maintainer_to_finish(tmp_path: Path) -> None:
@@ -153,10 +138,3 @@ def test_export_is_what_the_eval_checker_expects_a_maintainer_to_finish(tmp_path
     # A maintainer's finished version passes (shape only: no source lookup here).
     finished = {**draft, "id": "q999", "split": "dev", "tags": ["plan", "unanswerable"], "answerable": False}
     assert check_items([finished], source_text=None) == []
-
-
-def test_empty_store_exports_an_empty_file(tmp_path: Path) -> None:
-    store = FeedbackStore(tmp_path / "feedback.sqlite3")
-    out = tmp_path / "empty.jsonl"
-    assert store.export_questions(out) == 0
-    assert out.read_text(encoding="utf-8") == ""

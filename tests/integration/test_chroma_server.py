@@ -1,0 +1,299 @@
+"""Server mode against a real Chroma server: the same hits as the embedded index, builds replaced.
+
+The test starts ``chroma run`` (the server that ships with the chromadb package) on a free
+port of 127.0.0.1 with its data in a temp dir, waits for its heartbeat, builds the real corpus
+into it with ``KB_CHROMA_HOST``/``KB_CHROMA_PORT`` and compares every search mode with the
+session's embedded index; it stops the server at the end.
+
+Embedding the corpus is the slow part of a build, so the server builds reuse the vectors of
+the session's embedded index (same texts, same model): any difference in the hits is then the
+store's doing.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from indexer.build import build_index
+from kb.chunk import chunk_sentences
+from kb.config import Settings, load_settings
+from kb.embed import Embedder
+from kb.knowledge import KnowledgeBase, sentence_collection
+from kb.progress import Progress
+from kb.retrieve import Filters, Hit
+from kb.store import VectorStore
+
+pytestmark = pytest.mark.server
+
+STARTUP_TIMEOUT_S = 60.0
+STOP_TIMEOUT_S = 15.0
+
+QUERIES = [
+    "書かない窓口はいつから",
+    "EBPMとは",
+    "RPAの導入効果",
+    "窓口の待ち時間を減らす取り組み",
+    "情報セキュリティ対策",
+    "マイナンバーカードの活用",
+    "市役所の食堂のメニューは？",
+]
+FILTERS = [None, Filters(kinds=("glossary",)), Filters(kinds=("plan", "national_strategy"))]
+MODES = ("keyword", "semantic", "hybrid")
+
+
+def _chroma_executable() -> str | None:
+    beside_python = Path(sys.executable).parent / "chroma"
+    if beside_python.is_file():
+        return str(beside_python)
+    return shutil.which("chroma")
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _heartbeat(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=2) as response:
+            return response.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+@pytest.fixture(scope="module")
+def chroma_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    """A Chroma server on 127.0.0.1 for this module, stopped (and its data removed) afterwards."""
+    exe = _chroma_executable()
+    if exe is None:
+        pytest.skip("the `chroma` command is not installed (it comes with the chromadb package)")
+    data = tmp_path_factory.mktemp("chroma-server")
+    port = _free_port()
+    log = (data.parent / "chroma-server.log").open("wb")
+    proc = subprocess.Popen(
+        [exe, "run", "--path", str(data / "data"), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while not _heartbeat(port):
+            if proc.poll() is not None:
+                pytest.fail(f"chroma run exited with {proc.returncode}; see {log.name}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"no heartbeat from chroma run within {STARTUP_TIMEOUT_S:.0f}s; see {log.name}")
+            time.sleep(0.2)
+        yield port
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=STOP_TIMEOUT_S)
+        log.close()
+
+
+class _ReusingEmbedder(Embedder):
+    """The session embedder's model, plus passage vectors already computed for the same texts."""
+
+    def __init__(self, settings: Settings, inner: Embedder, known: dict[str, np.ndarray]) -> None:
+        super().__init__(settings)
+        self._inner = inner
+        self.known = known
+        self.computed = 0
+
+    @property
+    def model(self):  # type: ignore[no-untyped-def]
+        return self._inner.model
+
+    def embed_passages(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
+        missing = [t for t in dict.fromkeys(texts) if t not in self.known]
+        if missing:
+            for text, vector in zip(missing, super().embed_passages(missing, progress), strict=True):
+                self.known[text] = vector
+            self.computed += len(missing)
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.stack([self.known[t] for t in texts])
+
+
+@pytest.fixture(scope="module")
+def reusing_embedder(base_settings: Settings, built_kb) -> _ReusingEmbedder:  # type: ignore[no-untyped-def]
+    """Passage vectors of the embedded index by text, read back from its two collections."""
+    retriever = built_kb.retriever
+    chunks = built_kb.chunks
+    sentences = chunk_sentences(chunks, base_settings.sentence_min_chars)
+    chunk_vectors = retriever.store.get_vectors([c.chunk_id for c in chunks])
+    sentence_vectors = retriever.sentence_store.get_vectors([s.sentence_id for s in sentences])
+    known = {c.embed_text: chunk_vectors[c.chunk_id] for c in chunks}
+    known |= {s.text: sentence_vectors[s.sentence_id] for s in sentences}
+    return _ReusingEmbedder(base_settings, retriever.embedder, known)
+
+
+@pytest.fixture(scope="module")
+def server_settings(
+    base_settings: Settings, chroma_port: int, tmp_path_factory: pytest.TempPathFactory
+) -> Settings:
+    """Default settings from KB_* variables, as a replica would read them: Chroma on the server."""
+    env = {
+        "KB_CHROMA_HOST": "127.0.0.1",
+        "KB_CHROMA_PORT": str(chroma_port),
+        "KB_INDEX_DIR": str(tmp_path_factory.mktemp("server-kb") / "index"),
+        "KB_CORPUS_DIR": str(base_settings.corpus_dir),
+        "KB_MODEL_CACHE_DIR": str(base_settings.model_cache_dir),
+    }
+    settings = load_settings(env=env)
+    assert settings.chroma_host == "127.0.0.1" and settings.chroma_port == chroma_port
+    return settings
+
+
+def _client(port: int):  # type: ignore[no-untyped-def]
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    return chromadb.HttpClient(
+        host="127.0.0.1", port=port, settings=ChromaSettings(anonymized_telemetry=False)
+    )
+
+
+def _server_collections(port: int) -> set[str]:
+    return {c.name for c in _client(port).list_collections()}
+
+
+def _same_hits(expected: list[Hit], got: list[Hit], what: str) -> None:
+    assert [(h.rank, h.chunk_id) for h in got] == [(h.rank, h.chunk_id) for h in expected], what
+    for e, g in zip(expected, got, strict=True):
+        assert g.score == pytest.approx(e.score, abs=1e-4), f"{what}: {e.chunk_id}"
+        assert g.best_sentence == e.best_sentence, f"{what}: {e.chunk_id}"
+        if e.sentence_cosine is None:
+            assert g.sentence_cosine is None, what
+        else:
+            assert g.sentence_cosine == pytest.approx(e.sentence_cosine, abs=1e-4), what
+
+
+_approximate_query = VectorStore.query_with_metadata
+
+
+def _exhaustive_query(
+    self: VectorStore, vector: np.ndarray, k: int, where: dict[str, Any] | None = None, metadata: bool = True
+) -> list[tuple[str, float, dict[str, Any]]]:
+    """VectorStore.query_with_metadata without HNSW's approximation: every vector, then the
+    best ``k`` (ties by id). Chroma returns all matches when asked for at least as many."""
+    everything = _approximate_query(self, vector, max(k, self.count()), where, metadata)
+    if where is None:
+        assert len(everything) == self.count()
+    return sorted(everything, key=lambda hit: (-round(hit[1], 5), hit[0]))[:k]
+
+
+def _compare_modes(embedded: KnowledgeBase, served: KnowledgeBase, modes: Sequence[str]) -> int:
+    compared = 0
+    for query in QUERIES:
+        for mode in modes:
+            for filters in FILTERS:
+                expected = embedded.search(query, mode=mode, k=10, filters=filters)
+                got = served.search(query, mode=mode, k=10, filters=filters)
+                _same_hits(expected, got, f"{mode} {query!r} {filters}")
+                compared += len(expected)
+    return compared
+
+
+def _assert_same_as_embedded(embedded: KnowledgeBase, served: KnowledgeBase) -> None:
+    """Every mode gives the same hits, ranks and scores (within 1e-4) in both stores.
+
+    Keyword mode never asks Chroma; hybrid mode asks for its whole candidate pool, which holds
+    every vector of this corpus (checked below), so both are compared as they run. Semantic
+    mode asks for only k chunks and 4k sentences, and Chroma's HNSW search is approximate: two
+    builds of the same vectors, embedded ones included, may return different near-neighbours
+    (on the sentence collection, at k=40 about half the queries differ from the exact top 40).
+    That is not the server's doing, so semantic mode is compared with an exhaustive query in
+    both stores: the same vectors, metadata, filters and cosines on both sides.
+    """
+    assert [c.chunk_id for c in served.chunks] == [c.chunk_id for c in embedded.chunks]
+    pool = served.settings.candidate_pool
+    assert served.retriever.store is not None and served.retriever.sentence_store is not None
+    assert served.retriever.store.count() <= pool
+    assert served.retriever.sentence_store.count() <= 4 * pool
+    compared = _compare_modes(embedded, served, ("keyword", "hybrid"))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(VectorStore, "query_with_metadata", _exhaustive_query)
+        compared += _compare_modes(embedded, served, ("semantic",))
+    assert compared > len(QUERIES) * len(MODES) * 10  # the queries found something
+
+
+def test_server_index_has_the_same_hits_as_embedded(
+    server_settings: Settings, chroma_port: int, reusing_embedder: _ReusingEmbedder, built_kb
+) -> None:  # type: ignore[no-untyped-def]
+    report = build_index(server_settings, reusing_embedder)
+    assert reusing_embedder.computed == 0  # every vector came from the embedded index
+    assert report.chunks == len(built_kb.chunks) and report.sentences > report.chunks
+
+    served = KnowledgeBase.open(server_settings, reusing_embedder)
+    collection = served.manifest.collection
+    assert collection.startswith(f"{server_settings.collection}-")
+    # Both collections of the build live on the server, none in the index folder.
+    assert {collection, sentence_collection(collection)} <= _server_collections(chroma_port)
+    assert served.retriever.store is not None and served.retriever.sentence_store is not None
+    assert served.retriever.store.count() == report.chunks
+    assert served.retriever.sentence_store.count() == report.sentences
+    assert not list(Path(server_settings.index_dir).rglob("chroma.sqlite3"))
+
+    _assert_same_as_embedded(built_kb, served)
+
+
+def _ours(settings: Settings, port: int) -> set[str]:
+    return {n for n in _server_collections(port) if n.startswith(f"{settings.collection}-")}
+
+
+def test_reindex_drops_the_older_builds_collections(
+    server_settings: Settings, chroma_port: int, reusing_embedder: _ReusingEmbedder, built_kb
+) -> None:  # type: ignore[no-untyped-def]
+    build_index(server_settings, reusing_embedder)  # up to date, or built here if run alone
+    # A replica serving the current build while another one re-indexes.
+    serving = KnowledgeBase.open(server_settings, reusing_embedder)
+    old = serving.manifest.collection
+    before = serving.search(QUERIES[0], mode="hybrid", k=5)
+
+    # An unchanged corpus is not rebuilt: the server keeps the same collections.
+    assert build_index(server_settings, reusing_embedder).unchanged
+    assert _ours(server_settings, chroma_port) == {old, sentence_collection(old)}
+
+    # A re-index (forced here) writes a new build's two collections. The old build's stay while
+    # a replica has that build open, so its requests in flight still get answers.
+    _client(chroma_port).get_or_create_collection("another_app")
+    build_index(server_settings, reusing_embedder, rebuild=True)
+    with KnowledgeBase.open(server_settings, reusing_embedder) as second:
+        new = second.manifest.collection
+    assert new != old
+    assert _ours(server_settings, chroma_port) == {
+        old,
+        sentence_collection(old),
+        new,
+        sentence_collection(new),
+    }
+    assert not serving.is_current()
+    assert serving.search(QUERIES[0], mode="hybrid", k=5) == before
+    serving.close()
+
+    # The next re-index drops every older build's collections, and only ours.
+    build_index(server_settings, reusing_embedder, rebuild=True)
+    assert reusing_embedder.computed == 0
+    served = KnowledgeBase.open(server_settings, reusing_embedder)
+    newest = served.manifest.collection
+    assert _ours(server_settings, chroma_port) == {newest, sentence_collection(newest)}
+    assert "another_app" in _server_collections(chroma_port)
+    _assert_same_as_embedded(built_kb, served)
