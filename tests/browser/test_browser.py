@@ -173,6 +173,8 @@ def test_every_example_is_answered_and_keeps_its_sources(page: Any) -> None:
     """Issues 5, 6: each example button asks at once; every answer keeps its own cited cards,
     anchor ids are unique and every [n] jumps to its card, also in an older, folded answer."""
     examples = page.locator("#examples .example")
+    # count() does not wait: on a busy machine the phone layout rendered the buttons after it.
+    examples.nth(len(kb.app.EXAMPLES) - 1).wait_for(timeout=60_000)
     count = examples.count()
     assert count == len(kb.app.EXAMPLES)
     for i in range(count):
