@@ -10,7 +10,7 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from kb.corpus import SECTION_SEPARATOR, Document, Section
+from kb.corpus import COMMENT_LINE, SECTION_SEPARATOR, Document, Section
 from kb.text import sentence_spans, sentence_units
 
 # Tables of contents are navigation, not content: browsable, never retrieved.
@@ -48,6 +48,7 @@ class Chunk:
     start: int
     end: int
     text: str
+    page: int | None = None  # page of the original PDF where the chunk starts (None: no pages)
 
     @property
     def ref(self) -> SectionRef:
@@ -108,12 +109,36 @@ def _units(text: str, section: Section, max_chars: int) -> list[tuple[int, int]]
     return units
 
 
+def _comment_free_parts(doc: Document, section: Section) -> list[Section]:
+    """The section body cut at whole-line comments (``<!-- page N -->``), which no chunk
+    includes: a chunk stays on one page and its text never shows a marker."""
+    parts: list[Section] = []
+    start = section.start
+    for m in COMMENT_LINE.finditer(doc.text, section.start, section.end):
+        if m.start() > start:
+            parts.append(Section(section.heading_path, section.level, start, m.start()))
+        start = m.end()
+    if start < section.end:
+        parts.append(Section(section.heading_path, section.level, start, section.end))
+    return parts
+
+
 def chunk_section(doc: Document, section: Section, target: int, max_chars: int, overlap: int) -> list[Chunk]:
     """Pack a section's sentences into chunks of about ``target`` characters.
 
     A new chunk starts with the previous chunk's last sentence when that sentence is short
     enough (``overlap``), so a fact split across a boundary is still found whole once.
+    Comment lines (page markers) end a chunk; each chunk records the page it starts on.
     """
+    if not doc.page_starts and "<!--" not in doc.section_text(section):
+        return _chunk_part(doc, section, target, max_chars, overlap)
+    chunks: list[Chunk] = []
+    for part in _comment_free_parts(doc, section):
+        chunks.extend(_chunk_part(doc, part, target, max_chars, overlap))
+    return chunks
+
+
+def _chunk_part(doc: Document, section: Section, target: int, max_chars: int, overlap: int) -> list[Chunk]:
     units = _units(doc.text, section, max_chars)
     chunks: list[Chunk] = []
     i = 0
@@ -136,6 +161,7 @@ def chunk_section(doc: Document, section: Section, target: int, max_chars: int, 
                 start=start,
                 end=end,
                 text=text,
+                page=doc.page_at(start),
             )
         )
         if i < len(units) and i - first > 1:
@@ -190,6 +216,7 @@ class ChunkView:
     chunk_text = property(lambda self: self.chunk.text)
     start = property(lambda self: self.chunk.start)
     end = property(lambda self: self.chunk.end)
+    page = property(lambda self: self.chunk.page)
 
 
 @dataclass(frozen=True)

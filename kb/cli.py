@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from kb.config import Settings, load_settings
 from kb.errors import KBError
@@ -88,11 +88,16 @@ def _open(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 
 def cmd_search(args: argparse.Namespace) -> int:
+    from kb.query import validate_k, validate_query
     from kb.retrieve import Filters
 
+    # Checked before opening the index: kb.search would read k=0 as "the default", and a chapter
+    # that is not text (a lone surrogate from a mis-encoded argument) would reach Chroma.
+    k = validate_k(args.k)
+    chapter = validate_query(args.chapter, 500, ("章の名前", "chapter name")) if args.chapter else None
     kb = _open(args)
-    filters = Filters(kinds=tuple(args.kind or ()), chapter=args.chapter)
-    hits = kb.search(args.query, mode=args.mode, k=args.k, filters=filters)
+    filters = Filters(kinds=tuple(args.kind or ()), chapter=chapter)
+    hits = kb.search(args.query, mode=args.mode, k=k, filters=filters)
     if args.json:
         print(json.dumps([h.to_dict() for h in hits], ensure_ascii=False, indent=2))
         return 0
@@ -136,8 +141,49 @@ def cmd_feedback_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_add(args: argparse.Namespace) -> int:
+    from kb.ingest import add_document
+
+    bar = _Bar(not args.quiet)
+    try:
+        report = add_document(args.path, _settings(args), kind=args.kind, title=args.title, progress=bar)
+    finally:
+        bar.close()
+    if args.json:
+        print(json.dumps(asdict(report), ensure_ascii=False, indent=2))
+    else:
+        pages = f", {report.pages} p." if report.pages is not None else ""
+        print(
+            f"追加しました / added: {report.path} 「{report.title}」 ({report.kind}{pages}, "
+            f"{report.characters} chars, {report.headings} headings, {report.tables} tables)"
+        )
+        if report.dropped_lines:
+            dropped = " | ".join(report.dropped_lines)
+            print(f"ヘッダー・フッターとして除いた行 / dropped as page header/footer: {dropped}")
+        if report.build is not None:
+            print(
+                f"索引を更新しました / index updated: {report.build.documents} documents, {report.build.chunks} chunks "
+                f"(embedded {report.build.embedded}, reused {report.build.reused}) -> {report.build.index_dir}"
+            )
+    for warning in report.warnings:
+        print(f"警告 / warning: {warning}", file=sys.stderr)
+    return 0
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with its usage errors in both languages, Japanese first, like the library's (exit 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(
+            2,
+            f"エラー: コマンドの引数が正しくありません（`{self.prog} -h` で使い方を表示）: {message}\n"
+            f"error: {self.prog}: {message}\n",
+        )
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="kb", description="枚方市情報化計画ナレッジベース / Hirakata IT plan knowledge base"
     )
     parser.add_argument("--config", type=Path, help="settings TOML (default: $KB_CONFIG or ./kb.toml)")
@@ -169,6 +215,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser(
+        "add",
+        help="add a .pdf/.docx/.txt/.md to the corpus and re-index / 資料を追加して索引を更新",
+        description="Converts the file to corpus/<name>.md (front matter, headings, tables, pages) and re-indexes.",
+    )
+    p.add_argument("path", type=Path)
+    p.add_argument("--kind", choices=("plan", "glossary", "national_strategy", "other"), default="other")
+    p.add_argument("--title", help="document title (default: the file's metadata title, else its name)")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_add)
+
+    p = sub.add_parser(
         "feedback-export", help="export feedback as eval questions / フィードバックを評価用質問に書き出し"
     )
     p.add_argument("--out", type=Path, required=True)
@@ -184,6 +242,14 @@ def main(argv: list[str] | None = None) -> int:
         return func(args)
     except KBError as exc:
         print(f"エラー: {exc.ja}\nerror: {exc.en}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a path given that is a folder, unreadable, on a full disk...
+        where = exc.filename if exc.filename is not None else ""
+        print(
+            f"エラー: ファイルを読み書きできません: {where}（{exc.strerror or exc}）\n"
+            f"error: cannot read or write {where}: {exc.strerror or exc}",
+            file=sys.stderr,
+        )
         return 2
     except KeyboardInterrupt:
         print("中断しました / interrupted", file=sys.stderr)

@@ -3,10 +3,16 @@
 A :class:`Document` keeps the file's text exactly as stored, so every section and chunk is an
 offset range into it and quotes can be checked against the file. Plain-text files get their
 headings detected with the patterns this plan uses (第N章, N.N, (N), <...>, 【...】).
+
+Documents added from a PDF (``kb add``, kb/ingest.py) mark where each page starts with a line
+``<!-- page N -->``. Such comment lines are kept in the text (offsets stay exact) but are not
+content: a section holding only comments is dropped, chunks never include one (kb/chunk.py
+splits at them), and :meth:`Document.page_at` maps any offset to the page it is on.
 """
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import re
 from collections.abc import Iterable
@@ -22,6 +28,9 @@ CORPUS_SUFFIXES = (".md", ".txt")
 MAX_FILE_BYTES = 20 * 1024 * 1024
 
 _FRONT_MATTER = re.compile(r"\A---\n(.*?)\n---\n", re.S)
+#: A whole-line HTML comment (not content); ``<!-- page N -->`` marks where page N starts.
+COMMENT_LINE = re.compile(r"^[ \t]*<!--.*?-->[ \t]*$", re.M)
+PAGE_MARKER = re.compile(r"^<!-- page (\d+) -->[ \t]*$", re.M)
 _MD_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 _TXT_HEADINGS: list[tuple[int, re.Pattern[str]]] = [
     (1, re.compile(r"^第\s*[0-9０-９一二三四五六七八九十]+\s*[章部編]\s*\S.{0,40}$")),
@@ -57,6 +66,13 @@ class Document:
     date: str
     text: str
     sections: tuple[Section, ...]
+    # Front matter of files added with `kb add` (empty for the converted plan documents):
+    source: str = ""  # the original file's name
+    added: str = ""  # ISO date it was added
+    sha256: str = ""  # of the original file (duplicate check)
+    pages: int | None = None  # page count of the original PDF
+    # (offset, page number) of each ``<!-- page N -->`` marker, in text order.
+    page_starts: tuple[tuple[int, int], ...] = ()
 
     @property
     def content_hash(self) -> str:
@@ -64,6 +80,29 @@ class Document:
 
     def section_text(self, section: Section) -> str:
         return self.text[section.start : section.end]
+
+    def page_at(self, offset: int) -> int | None:
+        """The page ``offset`` is on (the last page marker at or before it); None when the
+        document has no page markers or the offset is before the first one."""
+        if not self.page_starts:
+            return None
+        i = bisect.bisect_right(self.page_starts, offset, key=lambda start: start[0]) - 1
+        return self.page_starts[i][1] if i >= 0 else None
+
+
+def has_content(text: str) -> bool:
+    """Whether ``text`` holds anything but whitespace and whole-line comments."""
+    return bool(COMMENT_LINE.sub("", text).strip())
+
+
+def page_starts(text: str) -> tuple[tuple[int, int], ...]:
+    """(offset, page) of every ``<!-- page N -->`` line of ``text``."""
+    return tuple((m.start(), int(m.group(1))) for m in PAGE_MARKER.finditer(text))
+
+
+def read_front_matter(text: str) -> dict[str, str]:
+    """The ``key: value`` pairs of a Markdown file's front matter ({} when it has none)."""
+    return _parse_front_matter(text)[0]
 
 
 def _parse_front_matter(text: str) -> tuple[dict[str, str], int]:
@@ -102,7 +141,7 @@ def split_sections(text: str, body_start: int, markdown: bool) -> tuple[Section,
     for line in text[body_start:].splitlines(keepends=True):
         heading = _heading_of(line, markdown)
         if heading is not None:
-            if text[current_start:pos].strip():
+            if has_content(text[current_start:pos]):
                 sections.append(Section(current_path, current_level, current_start, pos))
             level, title = heading
             while stack and stack[-1][0] >= level:
@@ -112,7 +151,7 @@ def split_sections(text: str, body_start: int, markdown: bool) -> tuple[Section,
             current_level = level
             current_start = pos + len(line)
         pos += len(line)
-    if text[current_start:].strip():
+    if has_content(text[current_start:]):
         sections.append(Section(current_path, current_level, current_start, len(text)))
     return tuple(sections)
 
@@ -150,7 +189,16 @@ def load_document(path: Path) -> Document:
         date=meta.get("date", ""),
         text=text,
         sections=split_sections(text, body_start, markdown),
+        source=meta.get("source", ""),
+        added=meta.get("added", ""),
+        sha256=meta.get("sha256", ""),
+        pages=_int_or_none(meta.get("pages", "")),
+        page_starts=page_starts(text) if markdown else (),
     )
+
+
+def _int_or_none(value: str) -> int | None:
+    return int(value) if value.strip().isdigit() else None
 
 
 def corpus_files(corpus_dir: Path) -> list[Path]:

@@ -54,3 +54,8 @@ class GenerationError(KBError):
 
 class IndexWriteError(KBError):
     """A build cannot write its files (read-only folder, disk full); the current index stays."""
+
+
+class IngestError(KBError):
+    """A file cannot be added to the corpus (`kb add`): unsupported, too large, encrypted,
+    image-only, corrupt or already added. Nothing was changed."""

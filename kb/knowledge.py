@@ -165,7 +165,10 @@ class KnowledgeBase:
     ) -> list[Hit]:
         """Ranked passages for ``query`` (modes: keyword, semantic, hybrid)."""
         return self.retriever.search(
-            query, mode or self.settings.default_mode, k or self.settings.default_k, filters
+            query,
+            self.settings.default_mode if mode is None else mode,
+            self.settings.default_k if k is None else k,  # k=0 is an error, not "the default"
+            filters,
         )
 
     def chunk(self, chunk_id: str) -> Chunk | None:

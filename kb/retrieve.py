@@ -37,6 +37,13 @@ class Filters:
     kinds: tuple[str, ...] = ()
     chapter: str | None = None
 
+    def __post_init__(self) -> None:
+        # Filter values reach Chroma's `where`: only plain strings, never an operator dict.
+        if not isinstance(self.kinds, tuple) or not all(isinstance(k, str) for k in self.kinds):
+            raise InvalidQueryError("資料の種類の指定が不正です", f"invalid document kinds: {self.kinds!r}")
+        if self.chapter is not None and not isinstance(self.chapter, str):
+            raise InvalidQueryError("章の指定が不正です", f"invalid chapter: {self.chapter!r}")
+
     def allows(self, chunk: Chunk) -> bool:
         return (not self.kinds or chunk.kind in self.kinds) and (
             not self.chapter or chunk.chapter == self.chapter
@@ -225,7 +232,7 @@ class Retriever:
                 f"検索モードは {', '.join(MODES)} のいずれかです（指定: {mode}）",
                 f"mode must be one of {', '.join(MODES)} (got {mode!r})",
             )
-        if not 1 <= k <= 100:
+        if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= 100:
             raise InvalidQueryError(
                 "件数 k は 1〜100 で指定してください", f"k must be between 1 and 100 (got {k})"
             )

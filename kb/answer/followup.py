@@ -39,17 +39,26 @@ def rewrite_followup(question: str, previous: str) -> str:
     return f"{topic(previous)} {rest}".strip()
 
 
+def _is_text(value: object) -> bool:
+    """A string that can be tokenised: not blank, no lone surrogates from a mis-decoded input."""
+    if not isinstance(value, str) or not value.strip():
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def clean_history(history: Sequence[Turn] | None) -> list[Turn]:
-    """The well-formed (question, answer) turns of a chat history (the app sends what it has)."""
+    """The well-formed (question, answer) turns of a chat history (the app sends what it has);
+    anything else (not a list, malformed turns, undecodable text) is ignored."""
+    if not isinstance(history, (list, tuple)):
+        return []
     out = []
-    for turn in history or ():
-        if (
-            isinstance(turn, (tuple, list))
-            and len(turn) == 2
-            and isinstance(turn[0], str)
-            and turn[0].strip()
-        ):
-            out.append((turn[0], turn[1] if isinstance(turn[1], str) else ""))
+    for turn in history:
+        if isinstance(turn, (tuple, list)) and len(turn) == 2 and _is_text(turn[0]):
+            out.append((turn[0], turn[1] if _is_text(turn[1]) else ""))
     return out
 
 

@@ -24,12 +24,14 @@ class Citation(ChunkView):
             raise ValueError(f"quote is not verbatim in chunk {self.chunk.chunk_id}: {self.quote!r}")
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-ready; ``page`` is None except for paged documents (PDFs added with `kb add`)."""
         return {
             "n": self.n,
             "chunk_id": self.chunk_id,
             "doc_title": self.doc_title,
             "section": self.section,
             "quote": self.quote,
+            "page": self.chunk.page,
         }
 
 
@@ -64,14 +66,15 @@ class Answer:
         }
 
     def to_text(self) -> str:
-        """Plain text for the terminal: the answer, then ``[n] doc › section 「quote」``."""
+        """Plain text for the terminal: the answer, then ``[n] doc › section（p. 12）「quote」``."""
         lines = [self.answer]
         if self.confidence_label:
             lines.append(f"（確からしさ / confidence: {self.confidence_label} — {self.confidence_reason}）")
         if self.citations:
             lines.append("")
         for c in self.citations:
-            lines.append(f"[{c.n}] {c.location}\n    「{c.quote}」")
+            page = f"（p. {c.chunk.page}）" if c.chunk.page is not None else ""
+            lines.append(f"[{c.n}] {c.location}{page}\n    「{c.quote}」")
         return "\n".join(lines)
 
 

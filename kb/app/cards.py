@@ -66,6 +66,11 @@ def card_html(card: Card, turn: int) -> str:
     spans = card.quote_spans()
     anchors = "".join(f'<span class="cite-anchor" id="{cite_id(turn, n)}"></span>' for n in card.numbers[1:])
     numbers = "".join(f"[{n}]" for n in card.numbers)
+    page = (
+        f' <span class="cite-page" data-page="{int(card.chunk.page)}">p. {int(card.chunk.page)}</span>'
+        if card.chunk.page is not None
+        else ""
+    )
     section_block = ""
     if card.view is not None:
         offset = card.view.chunk_start
@@ -79,7 +84,7 @@ def card_html(card: Card, turn: int) -> str:
         f'<div class="cite-card" id="{cite_id(turn, card.numbers[0])}" data-chunk-id="{esc(card.chunk.chunk_id)}"'
         f' data-numbers="{" ".join(str(n) for n in card.numbers)}">{anchors}'
         f'<div class="cite-head"><span class="cite-n">{numbers}</span> '
-        f'<span class="cite-path">{esc(card.chunk.location)}</span></div>'
+        f'<span class="cite-path">{esc(card.chunk.location)}</span>{page}</div>'
         f"{passage_div(mark_spans(card.chunk.text, spans, 'quote'))}{section_block}</div>"
     )
 

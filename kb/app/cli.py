@@ -3,13 +3,79 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import logging
+import re
 import sys
 from pathlib import Path
+from typing import Any
+
+import gradio as gr
+from starlette.middleware import Middleware
 
 from kb.app.layout import TITLE, build_app, launch_app
-from kb.config import load_settings
+from kb.config import Settings, load_settings
 from kb.errors import KBError
+
+
+def is_loopback(host: str) -> bool:
+    """True for an address only this machine can reach (127.0.0.0/8, ::1, localhost)."""
+    name = host.strip().strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:  # a host name: it may resolve to anything
+        return False
+
+
+class NoRemoteFiles:
+    """ASGI middleware: refuses ``/file=<http(s) URL>`` (and the older ``/file/<URL>``).
+
+    For such a request Gradio fetches the URL itself and streams it back: a proxy to the
+    internet for anyone who can reach the app, and a DNS query to dns.google when the name does
+    not resolve to a public address. The app never serves remote files, so the route is closed.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope.get("type") == "http" and _REMOTE_FILE.search(scope.get("path", "")):
+            await send(
+                {"type": "http.response.start", "status": 403, "headers": [(b"content-type", b"text/plain")]}
+            )
+            await send({"type": "http.response.body", "body": b"remote files are not served"})
+            return
+        await self.app(scope, receive, send)
+
+
+# The path is already percent-decoded by the server; any spelling of the scheme is refused.
+_REMOTE_FILE = re.compile(r"/file[=/]\s*[a-z][a-z0-9+.-]*:", re.IGNORECASE)
+
+
+def serve(
+    demo: gr.Blocks, settings: Settings, host: str | None = None, port: int | None = None, **kwargs: Any
+) -> Any:
+    """:func:`launch_app` as ``python app.py`` runs it: never a public share link or an MCP server
+    (whatever GRADIO_SHARE / GRADIO_MCP_SERVER say), and no fetching of remote files."""
+    kwargs.setdefault("app_kwargs", {}).setdefault("middleware", []).append(Middleware(NoRemoteFiles))
+    return launch_app(demo, settings, host, port, share=False, mcp_server=False, **kwargs)
+
+
+def _error(ja: str, en: str) -> int:
+    sys.stderr.write(f"エラー: {ja}\nerror: {en}\n")
+    return 2
+
+
+def _warn_if_exposed(settings: Settings, host: str) -> None:
+    if not is_loopback(host) and not (settings.app_auth_user and settings.app_auth_password):
+        sys.stderr.write(
+            f"警告: {host} で待ち受けます。ログインが設定されていないため、ネットワーク上の誰でも使えます"
+            "（KB_APP_AUTH_USER / KB_APP_AUTH_PASSWORD を設定してください）\n"
+            f"warning: listening on {host} without a login: anyone on the network can use the app "
+            "(set KB_APP_AUTH_USER and KB_APP_AUTH_PASSWORD)\n"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,8 +89,22 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings(args.config)
     except KBError as exc:
-        sys.stderr.write(f"エラー: {exc.ja}\nerror: {exc.en}\n")
-        return 2
+        return _error(exc.ja, exc.en)
+    except OSError as exc:  # --config names a folder or an unreadable file
+        return _error(
+            f"設定ファイルを読めません: {args.config}（{exc.strerror or exc}）",
+            f"cannot read config file {args.config}: {exc.strerror or exc}",
+        )
+    host = args.host or settings.app_host
+    _warn_if_exposed(settings, host)
     demo = build_app(settings)
-    launch_app(demo, settings, args.host, args.port)
+    try:
+        serve(demo, settings, host, args.port)
+    except OSError as exc:  # the port is taken, the address is not this machine's...
+        demo.close()
+        port = args.port or settings.app_port
+        return _error(
+            f"{host}:{port} で待ち受けできません（{exc.strerror or exc}）。--host / --port を変えてください",
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}; choose another --host / --port",
+        )
     return 0

@@ -25,6 +25,8 @@ KIND_LABELS = {
 }
 _BLANK_LINES = re.compile(r"\n[ \t\u3000]*(?:\n[ \t\u3000]*)+")
 _MD_HEADING_LINE = re.compile(r"^(#{1,6})\s+(.*)$")
+# A page marker of an added PDF (``<!-- page 12 -->``, kb/ingest.py) after escaping.
+_PAGE_MARK = re.compile(r"^[ \t]*&lt;!-- page (\d+) --&gt;[ \t]*$", re.M)
 
 
 def esc(text: object) -> str:
@@ -86,7 +88,8 @@ def highlight_terms(text: str, terms: Sequence[str]) -> str:
 
 def passage_div(escaped_html: str) -> str:
     """A pre-wrapped passage block; runs of blank lines (paragraph breaks) become a small gap."""
-    body = _BLANK_LINES.sub('<span class="pgap"></span>', escaped_html.strip())
+    body = _PAGE_MARK.sub(r'<span class="page-mark" data-page="\1">p. \1</span>', escaped_html.strip())
+    body = _BLANK_LINES.sub('<span class="pgap"></span>', body)
     return f'<div class="passage">{body}</div>'
 
 
@@ -178,20 +181,23 @@ def section_reader_html(doc: Document, heading_path: tuple[str, ...], text: str)
 
 
 def documents_table_html(documents: Sequence[Document], chunk_counts: dict[str, int]) -> str:
-    """Every document with its kind, issuer, source, date and size (front matter where present)."""
+    """Every document with its kind, issuer, source, date, date added and size (front matter where
+    present; ``kb add`` writes source and added)."""
     if not documents:
         return ""
     rows = []
     for doc in documents:
-        source = getattr(doc, "source", "") or doc.path.name  # kb.corpus.Document has no `source` yet
+        source = doc.source or doc.path.name
+        pages = f"（{int(doc.pages)} p.）" if doc.pages else ""
         rows.append(
             f'<tr data-doc-id="{esc(doc.doc_id)}"><td class="doc-title">{esc(doc.title)}</td>'
             f'<td><span class="badge">{esc(KIND_LABELS.get(doc.kind, doc.kind))}</span></td>'
-            f'<td>{esc(doc.issuer or "—")}</td><td class="doc-source">{esc(source)}</td>'
-            f"<td>{esc(doc.date or '—')}</td><td>{int(chunk_counts.get(doc.doc_id, 0))}</td></tr>"
+            f'<td>{esc(doc.issuer or "—")}</td><td class="doc-source">{esc(source)}{esc(pages)}</td>'
+            f'<td>{esc(doc.date or "—")}</td><td class="doc-added">{esc(doc.added or "—")}</td>'
+            f"<td>{int(chunk_counts.get(doc.doc_id, 0))}</td></tr>"
         )
     head = (
         "<tr><th>資料 / document</th><th>種類 / kind</th><th>発行 / issuer</th>"
-        "<th>出典 / source</th><th>日付 / date</th><th>区画 / passages</th></tr>"
+        "<th>出典 / source</th><th>日付 / date</th><th>追加日 / added</th><th>区画 / passages</th></tr>"
     )
     return f'<div class="doc-list"><table><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table></div>'

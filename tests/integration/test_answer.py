@@ -174,7 +174,7 @@ def test_to_dict_and_to_text(answerer: Answerer) -> None:
         "generated",
     }
     assert data["confidence_label"] in {"高", "中", "低"} and data["confidence_reason"]
-    assert set(data["citations"][0]) == {"n", "chunk_id", "doc_title", "section", "quote"}
+    assert set(data["citations"][0]) == {"n", "chunk_id", "doc_title", "section", "quote", "page"}
     assert data["generated"] is False
     text = ans.to_text()
     assert text.startswith(ans.answer)

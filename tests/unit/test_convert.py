@@ -122,7 +122,9 @@ def test_clean_inline_drops_layout_spaces_and_tags() -> None:
 
 def test_foreign_letters_inside_japanese_words_are_detected() -> None:
     assert foreign_letters_in_words("デジタルデバйд対策を進めます") == ["デジタルデバйд対策を進めます"]
-    assert foreign_letters_in_words("AI活用とICT基盤、Δ値") == []  # Latin is fine; Greek alone is not in a word
+    assert (
+        foreign_letters_in_words("AI活用とICT基盤、Δ値") == []
+    )  # Latin is fine; Greek alone is not in a word
 
 
 def test_reviewed_corrections_apply_and_no_foreign_letters_remain(converted: list[Path]) -> None:
