@@ -15,6 +15,7 @@ import ipaddress
 import os
 import re
 import socket
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from urllib.parse import quote
 import gradio as gr
 import httpx
 import pytest
+import uvicorn.config
 from gradio_client import Client
 
 import kb.app
@@ -119,6 +121,9 @@ class NetworkGuard:
             return real_gethostbyname(host)
 
         with pytest.MonkeyPatch.context() as mp:
+            # Servers started meanwhile run on asyncio's own loop: uvloop (uvicorn's "auto" when
+            # installed) resolves names and connects in C, where no Python patch can see it.
+            mp.setitem(uvicorn.config.LOOP_FACTORIES, "auto", "uvicorn.loops.asyncio:asyncio_loop_factory")
             mp.setattr(socket.socket, "connect", connect)
             mp.setattr(socket.socket, "connect_ex", connect_ex)
             mp.setattr(socket, "getaddrinfo", getaddrinfo)
@@ -367,20 +372,22 @@ def routes(app: Any) -> Iterator[tuple[str, str]]:
                     yield method, route.path
 
 
+@pytest.mark.slow  # hung once for 10 min in a CI run (an event-stream route that never closed): slow until understood
 def test_every_route_needs_the_login_or_is_public(login_app: tuple[gr.Blocks, str]) -> None:
     demo, base = login_app
     seen, opened = 0, []
     for method, template in routes(demo.app):
         path = re.sub(r"\{[^}]+\}", "x", template)
         body = {"data": ["x"], "fn_index": 0, "session_hash": "x", "event_id": "x"}
+        timeout = httpx.Timeout(30.0, read=5.0)
         with httpx.stream(
-            method, base + path, json=body if method != "GET" else None, timeout=30
+            method, base + path, json=body if method != "GET" else None, timeout=timeout
         ) as response:
-            text = ""
+            text, started = "", time.monotonic()
             with contextlib.suppress(httpx.ReadTimeout):  # event streams (heartbeat) never end
                 for chunk in response.iter_text():
                     text += chunk
-                    if len(text) > 100_000:
+                    if len(text) > 100_000 or time.monotonic() - started > 5:
                         break
         seen += 1
         assert not any(item in text for item in CONTENT), (method, template)
@@ -398,7 +405,9 @@ def test_client_needs_the_password(login_app: tuple[gr.Blocks, str]) -> None:
             )
         assert not any(text in str(failed.value) for text in CONTENT)
     client = Client(url, auth=(USER, PASSWORD), verbose=False)
-    assert "計画期間は令和6年度" in client.predict("計画期間", "keyword", [], "", 1, api_name="/search")
+    assert "は令和6年度から令和8年度まで" in client.predict(
+        "計画期間", "keyword", [], "", 1, api_name="/search"
+    )
 
 
 def test_logging_in_opens_the_api(login_app: tuple[gr.Blocks, str]) -> None:
