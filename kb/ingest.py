@@ -45,6 +45,7 @@ from indexer.convert import clean_inline, render_table
 from kb.config import Settings
 from kb.corpus import CORPUS_SUFFIXES, KINDS, read_front_matter, split_sections
 from kb.errors import IngestError
+from kb.manifest import write_durably
 
 if TYPE_CHECKING:
     from indexer.build import BuildReport
@@ -567,18 +568,6 @@ def _adding(index_dir: Path) -> Iterator[None]:
         os.close(fd)
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")  # not *.md: never read as corpus
-    try:
-        with tmp.open("w", encoding="utf-8") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def _check_file(path: Path) -> int:
     """The file's size, after checking it exists, has a supported type and is not too large."""
     if not path.is_file():
@@ -654,7 +643,7 @@ def add_document(
         _refuse_duplicate(corpus_dir, sha256, path)  # again: another `kb add` may have just added it
         name = _free_name(corpus_dir, _slug(path.stem))
         target = corpus_dir / f"{name}.md"
-        _write_atomically(target, text)
+        write_durably(target, text)  # temp file is ".<name>.tmp-<pid>": never read as corpus
         build = None
         if reindex:
             from indexer.build import build_index
