@@ -27,7 +27,6 @@ from sqlalchemy import (
     Table,
     Text,
     create_engine,
-    event,
     insert,
     select,
     text,
@@ -151,15 +150,10 @@ class FeedbackStore:
         if self.is_sqlite:
             # pysqlite's own busy timeout makes concurrent writers wait for the lock.
             engine = create_engine(url, connect_args={"timeout": self.timeout})
-
-            @event.listens_for(engine, "connect")
-            def _pragmas(dbapi_connection: Any, _record: Any) -> None:
-                cursor = dbapi_connection.cursor()
-                try:
-                    cursor.execute("PRAGMA journal_mode=WAL")
-                finally:
-                    cursor.close()
-
+            # WAL is a property of the file: set it once here. Setting it on every new connection
+            # made concurrent first writers fail at once with "database is locked" (seen in CI).
+            with engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA journal_mode=WAL")
             return engine
         connect_args: dict[str, Any] = {}
         if url.get_backend_name() == "postgresql":
