@@ -10,7 +10,7 @@ export TRANSFORMERS_OFFLINE ?= 1
 export GRADIO_ANALYTICS_ENABLED := False
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: install run index test test-all lint fmt typecheck eval bench corpus clean
+.PHONY: install run index test test-all lint fmt typecheck eval bench load bench-scale corpus clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,12 @@ eval: install           ## retrieval report for the current tree -> eval/reports
 
 bench: install          ## embedding/model benchmark
 	$(PY) bench/bench_embed.py
+
+load: install           ## 16 clients x 50 requests against 1 and 2 app replicas on a Chroma server -> bench/reports/load.{md,json}
+	$(PY) bench/load.py
+
+bench-scale: install    ## the corpus 100x: build time, index size, RSS, search p50/p95 per mode -> bench/reports/scale.{md,json}
+	$(PY) bench/bench_scale.py
 
 clean:
 	rm -rf .kb test-artifacts .pytest_cache
