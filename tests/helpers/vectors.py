@@ -1,0 +1,53 @@
+"""Passage vectors reused by text, so a test or benchmark builds an index without embedding
+again what the session's index already embedded (same texts, same model, same vectors)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from kb.chunk import chunk_sentences
+from kb.config import Settings
+from kb.embed import Embedder
+from kb.progress import Progress
+
+
+class ReusingEmbedder(Embedder):
+    """The given embedder's model, plus passage vectors already computed, by text.
+
+    Texts it has not seen are embedded once and remembered (``computed`` counts them), so
+    identical texts in many documents cost one embedding.
+    """
+
+    def __init__(self, settings: Settings, inner: Embedder, known: dict[str, np.ndarray]) -> None:
+        super().__init__(settings)
+        self._inner = inner
+        self.known = known
+        self.computed = 0
+
+    @property
+    def model(self):  # type: ignore[no-untyped-def]
+        return self._inner.model
+
+    def embed_passages(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
+        missing = [t for t in dict.fromkeys(texts) if t not in self.known]
+        if missing:
+            for text, vector in zip(missing, super().embed_passages(missing, progress), strict=True):
+                self.known[text] = vector
+            self.computed += len(missing)
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.stack([self.known[t] for t in texts])
+
+
+def known_vectors(knowledge, settings: Settings) -> dict[str, np.ndarray]:  # type: ignore[no-untyped-def]
+    """Every passage vector of an open KnowledgeBase (chunks and sentences), by the text embedded."""
+    retriever = knowledge.retriever
+    chunks = knowledge.chunks
+    sentences = chunk_sentences(chunks, settings.sentence_min_chars)
+    chunk_vectors = retriever.store.get_vectors([c.chunk_id for c in chunks])
+    sentence_vectors = retriever.sentence_store.get_vectors([s.sentence_id for s in sentences])
+    known = {c.embed_text: chunk_vectors[c.chunk_id] for c in chunks}
+    known |= {s.text: sentence_vectors[s.sentence_id] for s in sentences}
+    return known
