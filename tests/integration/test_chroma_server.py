@@ -12,33 +12,24 @@ store's doing.
 
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from helpers.servers import ServerError, chroma_executable, chroma_server
+from helpers.vectors import ReusingEmbedder, known_vectors
 
 from indexer.build import build_index
-from kb.chunk import chunk_sentences
 from kb.config import Settings, load_settings
-from kb.embed import Embedder
 from kb.knowledge import KnowledgeBase, sentence_collection
-from kb.progress import Progress
 from kb.retrieve import Filters, Hit
 from kb.store import VectorStore
 
 pytestmark = pytest.mark.server
 
 STARTUP_TIMEOUT_S = 60.0
-STOP_TIMEOUT_S = 15.0
 
 QUERIES = [
     "書かない窓口はいつから",
@@ -53,96 +44,23 @@ FILTERS = [None, Filters(kinds=("glossary",)), Filters(kinds=("plan", "national_
 MODES = ("keyword", "semantic", "hybrid")
 
 
-def _chroma_executable() -> str | None:
-    beside_python = Path(sys.executable).parent / "chroma"
-    if beside_python.is_file():
-        return str(beside_python)
-    return shutil.which("chroma")
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _heartbeat(port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=2) as response:
-            return response.status == 200
-    except (urllib.error.URLError, OSError):
-        return False
-
-
 @pytest.fixture(scope="module")
 def chroma_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     """A Chroma server on 127.0.0.1 for this module, stopped (and its data removed) afterwards."""
-    exe = _chroma_executable()
-    if exe is None:
+    if chroma_executable() is None:
         pytest.skip("the `chroma` command is not installed (it comes with the chromadb package)")
     data = tmp_path_factory.mktemp("chroma-server")
-    port = _free_port()
-    log = (data.parent / "chroma-server.log").open("wb")
-    proc = subprocess.Popen(
-        [exe, "run", "--path", str(data / "data"), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-    )
     try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT_S
-        while not _heartbeat(port):
-            if proc.poll() is not None:
-                pytest.fail(f"chroma run exited with {proc.returncode}; see {log.name}")
-            if time.monotonic() > deadline:
-                pytest.fail(f"no heartbeat from chroma run within {STARTUP_TIMEOUT_S:.0f}s; see {log.name}")
-            time.sleep(0.2)
-        yield port
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=STOP_TIMEOUT_S)
-        log.close()
-
-
-class _ReusingEmbedder(Embedder):
-    """The session embedder's model, plus passage vectors already computed for the same texts."""
-
-    def __init__(self, settings: Settings, inner: Embedder, known: dict[str, np.ndarray]) -> None:
-        super().__init__(settings)
-        self._inner = inner
-        self.known = known
-        self.computed = 0
-
-    @property
-    def model(self):  # type: ignore[no-untyped-def]
-        return self._inner.model
-
-    def embed_passages(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
-        missing = [t for t in dict.fromkeys(texts) if t not in self.known]
-        if missing:
-            for text, vector in zip(missing, super().embed_passages(missing, progress), strict=True):
-                self.known[text] = vector
-            self.computed += len(missing)
-        if not texts:
-            return np.zeros((0, self.dimension), dtype=np.float32)
-        return np.stack([self.known[t] for t in texts])
+        with chroma_server(data / "data", data.parent / "chroma-server.log", STARTUP_TIMEOUT_S) as port:
+            yield port
+    except ServerError as exc:
+        pytest.fail(str(exc))
 
 
 @pytest.fixture(scope="module")
-def reusing_embedder(base_settings: Settings, built_kb) -> _ReusingEmbedder:  # type: ignore[no-untyped-def]
+def reusing_embedder(base_settings: Settings, built_kb) -> ReusingEmbedder:  # type: ignore[no-untyped-def]
     """Passage vectors of the embedded index by text, read back from its two collections."""
-    retriever = built_kb.retriever
-    chunks = built_kb.chunks
-    sentences = chunk_sentences(chunks, base_settings.sentence_min_chars)
-    chunk_vectors = retriever.store.get_vectors([c.chunk_id for c in chunks])
-    sentence_vectors = retriever.sentence_store.get_vectors([s.sentence_id for s in sentences])
-    known = {c.embed_text: chunk_vectors[c.chunk_id] for c in chunks}
-    known |= {s.text: sentence_vectors[s.sentence_id] for s in sentences}
-    return _ReusingEmbedder(base_settings, retriever.embedder, known)
+    return ReusingEmbedder(base_settings, built_kb.retriever.embedder, known_vectors(built_kb, base_settings))
 
 
 @pytest.fixture(scope="module")
@@ -236,7 +154,7 @@ def _assert_same_as_embedded(embedded: KnowledgeBase, served: KnowledgeBase) -> 
 
 
 def test_server_index_has_the_same_hits_as_embedded(
-    server_settings: Settings, chroma_port: int, reusing_embedder: _ReusingEmbedder, built_kb
+    server_settings: Settings, chroma_port: int, reusing_embedder: ReusingEmbedder, built_kb
 ) -> None:  # type: ignore[no-untyped-def]
     report = build_index(server_settings, reusing_embedder)
     assert reusing_embedder.computed == 0  # every vector came from the embedded index
@@ -260,7 +178,7 @@ def _ours(settings: Settings, port: int) -> set[str]:
 
 
 def test_reindex_drops_the_older_builds_collections(
-    server_settings: Settings, chroma_port: int, reusing_embedder: _ReusingEmbedder, built_kb
+    server_settings: Settings, chroma_port: int, reusing_embedder: ReusingEmbedder, built_kb
 ) -> None:  # type: ignore[no-untyped-def]
     build_index(server_settings, reusing_embedder)  # up to date, or built here if run alone
     # A replica serving the current build while another one re-indexes.
