@@ -36,6 +36,7 @@ digits and letters are folded); the patterns accept both. All are pure.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from kb.errors import InvalidQueryError
@@ -291,14 +292,17 @@ def parse_year_range(value: str) -> tuple[int, int]:
     filter. Raises InvalidQueryError with an example of the forms it takes.
     """
     text = re.sub(r"\s+", "", normalize(str(value)))
-    found = _YEAR_ARGUMENT.fullmatch(text)
+    found = _YEAR_ARGUMENT.fullmatch(text) if len(text) <= 40 else None  # no year range is longer
     first = _typed_year(found["a"], None) if found else None
     last = first
     if found and first and found["b"] is not None:
         last = _typed_year(found["b"], first[1])
     if first is None or last is None:
+        # Echo what was typed, but never a control character or a lone surrogate (unprintable).
+        shown = "".join("\ufffd" if unicodedata.category(c).startswith("C") else c for c in str(value)[:30])
+        shown += "…" if len(str(value)) > 30 else ""
         raise InvalidQueryError(
-            f"年の指定を読み取れません: {value}（例: 2024、2024-2027、令和6、R6-R9）",
-            f"cannot read the year {value!r}: use e.g. 2024, 2024-2027, 令和6 or R6-R9",
+            f"年の指定を読み取れません: 「{shown}」（例: 2024、2024-2027、令和6、R6-R9）",
+            f"cannot read the year 「{shown}」: use e.g. 2024, 2024-2027, 令和6 or R6-R9",
         )
     return check_year_range((first[0], last[0]))

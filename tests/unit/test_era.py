@@ -243,6 +243,8 @@ def test_parse_year_range(typed: str, expected: tuple[int, int]) -> None:
         ("令和0", ("読み取れません", "cannot read")),
         ("2024-", ("読み取れません", "cannot read")),
         ("2024-2027-2028", ("読み取れません", "cannot read")),
+        ("から" * 50_000, ("読み取れません", "から…")),  # long input: refused at once, echoed short
+        ("窓口\udcff\x00", ("「窓口\ufffd\ufffd」", "「窓口\ufffd\ufffd」")),  # nothing unprintable echoed
         ("2027-2024", ("逆です", "reversed")),
         ("R9-R6", ("逆です", "reversed")),
         ("1800", ("1900〜2099", "between 1900 and 2099")),
