@@ -245,7 +245,7 @@ def check_year_range(years: object) -> tuple[int, int]:
     ):
         raise InvalidQueryError(
             "年の範囲は西暦の整数 2 つ（開始年, 終了年）で指定してください",
-            f"years must be a pair of whole Western years (start, end), got {years!r}",
+            f"years must be a pair of whole Western years (start, end), got {repr(years)[:60]}",
         )
     start, end = years
     if not (low <= start <= high and low <= end <= high):
