@@ -87,6 +87,13 @@ def _open(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     return kb
 
 
+def _years(args: argparse.Namespace) -> tuple[int, int] | None:
+    """``--year`` as an inclusive range of Western years (InvalidQueryError when unreadable)."""
+    from kb.era import parse_year_range
+
+    return parse_year_range(args.year) if args.year is not None else None
+
+
 def cmd_search(args: argparse.Namespace) -> int:
     from kb.query import validate_k, validate_query
     from kb.retrieve import Filters
@@ -95,8 +102,8 @@ def cmd_search(args: argparse.Namespace) -> int:
     # that is not text (a lone surrogate from a mis-encoded argument) would reach Chroma.
     k = validate_k(args.k)
     chapter = validate_query(args.chapter, 500, ("章の名前", "chapter name")) if args.chapter else None
+    filters = Filters(kinds=tuple(args.kind or ()), chapter=chapter, years=_years(args))
     kb = _open(args)
-    filters = Filters(kinds=tuple(args.kind or ()), chapter=chapter)
     hits = kb.search(args.query, mode=args.mode, k=k, filters=filters)
     if args.json:
         print(json.dumps([h.to_dict() for h in hits], ensure_ascii=False, indent=2))
@@ -104,7 +111,8 @@ def cmd_search(args: argparse.Namespace) -> int:
     if not hits:
         print("該当する箇所は見つかりませんでした / no matching passages")
     for h in hits:
-        print(f"[{h.rank}] {h.score:.4f}  {h.location}")
+        page = f"（p. {h.page}）" if h.page is not None else ""  # as citations show it
+        print(f"[{h.rank}] {h.score:.4f}  {h.location}{page}")
         print("    " + h.text.replace("\n", "\n    "))
     return 0
 
@@ -122,9 +130,12 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 def cmd_ask(args: argparse.Namespace) -> int:
     from kb.answer import Answerer
+    from kb.retrieve import Filters
 
+    years = _years(args)
     kb = _open(args)
-    answer = Answerer.from_settings(kb, kb.settings).answer(args.question)
+    filters = Filters(years=years) if years is not None else None
+    answer = Answerer.from_settings(kb, kb.settings).answer(args.question, filters=filters)
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
     else:
@@ -170,6 +181,12 @@ def cmd_add(args: argparse.Namespace) -> int:
     return 0
 
 
+YEAR_HELP = (
+    "only passages naming a year in this range, 和暦 included / 年で絞り込み: "
+    "2024, 2024-2027, R6, 令和6, R6-R9 (a fiscal year counts as the year it starts)"
+)
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse with its usage errors in both languages, Japanese first, like the library's (exit 2)."""
 
@@ -202,6 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--k", type=int, default=5)
     p.add_argument("--kind", action="append", choices=("plan", "glossary", "national_strategy", "other"))
     p.add_argument("--chapter", help="top-level heading, e.g. '第4章 期別取り組み（第3期）'")
+    p.add_argument("--year", help=YEAR_HELP)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_search)
 
@@ -211,6 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("ask", help="answer with citations / 引用付きで回答")
     p.add_argument("question")
+    p.add_argument("--year", help=YEAR_HELP)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_ask)
 

@@ -4,7 +4,7 @@ A :class:`Document` keeps the file's text exactly as stored, so every section an
 offset range into it and quotes can be checked against the file. Plain-text files get their
 headings detected with the patterns this plan uses (第N章, N.N, (N), <...>, 【...】).
 
-Documents added from a PDF (``kb add``, kb/ingest.py) mark where each page starts with a line
+Documents added from a PDF (``kb add``, kb/ingest/) mark where each page starts with a line
 ``<!-- page N -->``. Such comment lines are kept in the text (offsets stay exact) but are not
 content: a section holding only comments is dropped, chunks never include one (kb/chunk.py
 splits at them), and :meth:`Document.page_at` maps any offset to the page it is on.

@@ -4,6 +4,7 @@
 >>> retriever = KnowledgeBaseRetriever.from_index(k=3, kinds=("plan",))   # doctest: +SKIP
 >>> docs = retriever.invoke("書かない窓口の取り組み")                        # doctest: +SKIP
 >>> docs = retriever.invoke("書かない窓口の取り組み", k=1, mode="keyword")   # doctest: +SKIP
+>>> docs = retriever.invoke("窓口", years="R6-R9")   # passages naming 2024-2027  # doctest: +SKIP
 
 Each ``Document`` holds one chunk: ``page_content`` is the chunk text (exactly
 ``doc.text[start:end]`` of its corpus document) and ``metadata`` says where it sits and how
@@ -12,7 +13,7 @@ becomes a LangChain ``Document``.
 
 Errors: the retriever's own fields (``mode``, ``k``, ...) are checked by pydantic when it is
 built; what arrives with a call — the query and any per-call ``k`` / ``mode`` / ``kinds`` /
-``chapter`` — raises :class:`kb.errors.InvalidQueryError` with its Japanese / English message.
+``chapter`` / ``years`` — raises :class:`kb.errors.InvalidQueryError` with its Japanese / English message.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from langchain_core.runnables.config import run_in_executor
 from pydantic import Field, field_validator
 
 from kb.config import Settings, load_settings
+from kb.era import check_year_range, parse_year_range
 from kb.errors import InvalidQueryError
 from kb.knowledge import KnowledgeBase
 from kb.retrieve import Filters, Hit
@@ -37,7 +39,7 @@ from kb.retrieve import Filters, Hit
 Mode = Literal["keyword", "semantic", "hybrid"]  # kb.retrieve.MODES (a test keeps them equal)
 
 #: Keyword arguments a call may override: ``retriever.invoke(query, k=3, mode="keyword")``.
-CALL_OVERRIDES = ("k", "mode", "kinds", "chapter")
+CALL_OVERRIDES = ("k", "mode", "kinds", "chapter", "years")
 
 
 def hit_to_document(hit: Hit) -> Document:
@@ -46,7 +48,8 @@ def hit_to_document(hit: Hit) -> Document:
     Metadata keys: ``chunk_id``, ``doc_id``, ``doc_title``, ``kind``, ``chapter``, ``section``
     (heading path joined with " › "), ``heading_path`` (list), ``location`` (「document ›
     section」 as cited to people), ``start`` / ``end`` (offsets in the document text), ``rank``,
-    ``score`` and ``best_sentence`` ([start, end] in the chunk text, or None).
+    ``score`` and ``best_sentence`` ([start, end] in the chunk text, or None); and ``page``
+    (the page of the original PDF, as citations show 「p. 12」) only when the chunk has one.
     """
     data = hit.to_dict()
     text = data.pop("text")
@@ -65,6 +68,8 @@ def hit_to_document(hit: Hit) -> Document:
         "score": data["score"],
         "best_sentence": data["best_sentence"],
     }
+    if hit.page is not None:  # absent rather than None: vector stores refuse None metadata values
+        metadata["page"] = hit.page
     return Document(id=hit.chunk_id, page_content=text, metadata=metadata)
 
 
@@ -79,6 +84,19 @@ def _as_kinds(kinds: Any) -> tuple[str, ...]:
             "文書の種類（kinds）は文字列のリストで指定してください", "kinds must be a list of strings"
         )
     return tuple(kinds)
+
+
+def _as_years(years: Any) -> tuple[int, int] | None:
+    """A years filter as an inclusive (start, end): also one year (2024) or as typed ("R6-R9")."""
+    if years is None:
+        return None
+    if isinstance(years, str):
+        return parse_year_range(years)
+    if isinstance(years, int) and not isinstance(years, bool):
+        years = (years, years)
+    elif isinstance(years, list):
+        years = tuple(years)
+    return check_year_range(years)
 
 
 class KnowledgeBaseRetriever(BaseRetriever):
@@ -97,11 +115,22 @@ class KnowledgeBaseRetriever(BaseRetriever):
     kinds: tuple[str, ...] = ()
     #: Only this top-level chapter (see ``KnowledgeBase.chapters()``); None = all.
     chapter: str | None = None
+    #: Only passages naming or spanning a year in this inclusive range of Western years, 和暦
+    #: included (``(2024, 2027)``; ``2024`` and ``"R6-R9"`` are read too); None = all.
+    years: tuple[int, int] | None = None
 
     @field_validator("kinds", mode="before")
     @classmethod
     def _one_kind_is_a_tuple(cls, value: Any) -> Any:
         return (value,) if isinstance(value, str) else value
+
+    @field_validator("years", mode="before")
+    @classmethod
+    def _read_years(cls, value: Any) -> Any:
+        try:
+            return _as_years(value)
+        except InvalidQueryError as exc:
+            raise ValueError(str(exc)) from exc  # pydantic reports ValueErrors as ValidationError
 
     @classmethod
     def from_index(
@@ -111,6 +140,7 @@ class KnowledgeBaseRetriever(BaseRetriever):
         k: int = 5,
         kinds: tuple[str, ...] | list[str] | str = (),
         chapter: str | None = None,
+        years: tuple[int, int] | int | str | None = None,
         settings: Settings | None = None,
         **kwargs: Any,
     ) -> KnowledgeBaseRetriever:
@@ -123,7 +153,9 @@ class KnowledgeBaseRetriever(BaseRetriever):
             settings = settings.replace(index_dir=index_dir)
         knowledge_base = KnowledgeBase.open(settings)
         kinds = (kinds,) if isinstance(kinds, str) else tuple(kinds)
-        return cls(knowledge_base=knowledge_base, mode=mode, k=k, kinds=kinds, chapter=chapter, **kwargs)
+        # `years` may be 2024 or "R6-R9": the field's validator reads them.
+        fields: dict[str, Any] = {"mode": mode, "k": k, "kinds": kinds, "chapter": chapter, "years": years}
+        return cls(knowledge_base=knowledge_base, **fields, **kwargs)
 
     def _search_args(self, overrides: dict[str, Any]) -> tuple[str, int, Filters]:
         """The mode, k and filters of one call: the fields, with the call's overrides."""
@@ -145,7 +177,8 @@ class KnowledgeBaseRetriever(BaseRetriever):
         chapter = overrides.get("chapter", self.chapter) or None
         if chapter is not None and not isinstance(chapter, str):
             raise InvalidQueryError("章（chapter）は文字列で指定してください", "chapter must be a string")
-        return mode, k, Filters(kinds=kinds, chapter=chapter)
+        years = _as_years(overrides["years"]) if "years" in overrides else self.years
+        return mode, k, Filters(kinds=kinds, chapter=chapter, years=years)
 
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun, **kwargs: Any

@@ -13,7 +13,7 @@ Measured on the dev questions (eval/experiments/dense_signals.md; cells hit@1 / 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -21,6 +21,7 @@ import numpy as np
 from kb.chunk import Chunk, ChunkView
 from kb.config import Settings
 from kb.embed import Embedder
+from kb.era import check_year_range, years_covered
 from kb.errors import InvalidQueryError
 from kb.keyword import KeywordIndex
 from kb.query import validate_query
@@ -30,12 +31,24 @@ from kb.text import word_tokens
 MODES = ("keyword", "semantic", "hybrid")
 
 
+def chunk_years(chunk: Chunk) -> frozenset[int]:
+    """The Western years a chunk's text or heading path mentions or spans (kb.era.years_covered)."""
+    return frozenset(years_covered(chunk.text) | years_covered("\n".join(chunk.heading_path)))
+
+
 @dataclass(frozen=True)
 class Filters:
-    """Restrict a search to document kinds and/or one top-level chapter."""
+    """Restrict a search to document kinds, one top-level chapter and/or a range of years.
+
+    ``years`` is an inclusive (start, end) of Western years: a chunk matches when its text or
+    heading path mentions a year in it, in either form (令和6年度 is 2024) or spans one
+    (令和6年度からの4年間 covers 2024-2027; rules in kb.era). Chroma cannot filter on it, so
+    the semantic side asks for more candidates and keeps those in range.
+    """
 
     kinds: tuple[str, ...] = ()
     chapter: str | None = None
+    years: tuple[int, int] | None = None
 
     def __post_init__(self) -> None:
         # Filter values reach Chroma's `where`: only plain strings, never an operator dict.
@@ -43,13 +56,30 @@ class Filters:
             raise InvalidQueryError("資料の種類の指定が不正です", f"invalid document kinds: {self.kinds!r}")
         if self.chapter is not None and not isinstance(self.chapter, str):
             raise InvalidQueryError("章の指定が不正です", f"invalid chapter: {self.chapter!r}")
+        if self.years is not None:
+            check_year_range(self.years)
 
-    def allows(self, chunk: Chunk) -> bool:
-        return (not self.kinds or chunk.kind in self.kinds) and (
-            not self.chapter or chunk.chapter == self.chapter
-        )
+    @property
+    def is_empty(self) -> bool:
+        return not self.kinds and not self.chapter and self.years is None
+
+    def allows(self, chunk: Chunk, years: frozenset[int] | None = None) -> bool:
+        """Whether ``chunk`` passes; ``years`` are its :func:`chunk_years` when already known."""
+        if self.kinds and chunk.kind not in self.kinds:
+            return False
+        if self.chapter and chunk.chapter != self.chapter:
+            return False
+        return self.years is None or self.in_years(chunk_years(chunk) if years is None else years)
+
+    def in_years(self, years: frozenset[int]) -> bool:
+        """Whether any of ``years`` is in the range (True when no range is set)."""
+        if self.years is None:
+            return True
+        start, end = self.years
+        return any(start <= year <= end for year in years)
 
     def chroma_where(self) -> dict[str, Any] | None:
+        """The kinds and chapter as a Chroma ``where`` (the years are applied after the query)."""
         clauses: list[dict[str, Any]] = []
         if self.kinds:
             clauses.append({"kind": {"$in": list(self.kinds)}})
@@ -161,11 +191,13 @@ class Retriever:
         self.settings = settings
         self._keyword_chunks = [self.chunks[cid] for cid in keyword.chunk_ids]
         self._vocabulary = keyword.vocabulary()
+        self._chunk_years = {cid: chunk_years(c) for cid, c in self.chunks.items()}  # for Filters.years
 
     def _mask(self, filters: Filters | None) -> np.ndarray | None:
-        if filters is None or (not filters.kinds and not filters.chapter):
+        if filters is None or filters.is_empty:
             return None
-        return np.array([filters.allows(c) for c in self._keyword_chunks], dtype=bool)
+        years = self._chunk_years
+        return np.array([filters.allows(c, years[c.chunk_id]) for c in self._keyword_chunks], dtype=bool)
 
     def keyword_coverage(self, query: str) -> float:
         """Share of the query's distinct words (lemmas, compounds) that the keyword index knows."""
@@ -190,6 +222,8 @@ class Retriever:
 
     def semantic_scores(self, query: str, n: int, filters: Filters | None = None) -> SemanticScores:
         """Chunk cosines mixed with each chunk's best sentence cosine (``sentence_weight``)."""
+        if filters is not None and filters.years is not None:
+            return self._semantic_in_years(query, n, filters)
         vector = self._query_vector(query)
         where = filters.chroma_where() if filters else None
         assert self.store is not None
@@ -219,6 +253,23 @@ class Retriever:
             {cid: span for cid, (_, span) in best.items()},
             {cid: cosine for cid, (cosine, _) in best.items()},
         )
+
+    def _semantic_in_years(self, query: str, n: int, filters: Filters) -> SemanticScores:
+        """The best ``n`` chunks in the filter's year range. Chroma cannot filter on years, so ask
+        for four times as many, then for every chunk when too few of those are in range."""
+        unbounded = replace(filters, years=None)
+        total = max(1, len(self.chunks))
+        ask = min(4 * n, total)
+        while True:
+            found = self.semantic_scores(query, ask, unbounded)
+            inside = [
+                (cid, score)
+                for cid, score in found.scores
+                if filters.in_years(self._chunk_years.get(cid, frozenset()))
+            ]
+            if len(inside) >= n or ask >= total:
+                return SemanticScores(inside[:n], found.best_sentence, found.sentence_cosine)
+            ask = total
 
     def semantic_ranking(self, query: str, n: int, filters: Filters | None = None) -> list[tuple[str, float]]:
         return self.semantic_scores(query, n, filters).scores

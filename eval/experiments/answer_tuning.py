@@ -25,12 +25,12 @@ from kb.answer import Answerer, AnswerWeights
 class CachedAnswerer(Answerer):
     """An Answerer whose retrieval results are memoised, so only the answer logic is re-run."""
 
-    cache: dict[tuple[str, str], Any] = {}
+    cache: dict[tuple[str, str, Any], Any] = {}
 
-    def retrieve(self, query: str, exclude_text: str = "") -> Any:
-        key = (query, exclude_text)
+    def retrieve(self, query: str, exclude_text: str = "", filters: Any = None) -> Any:
+        key = (query, exclude_text, filters)
         if key not in self.cache:
-            self.cache[key] = super().retrieve(query, exclude_text)
+            self.cache[key] = super().retrieve(query, exclude_text, filters)
         return self.cache[key]
 
 

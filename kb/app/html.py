@@ -25,7 +25,7 @@ KIND_LABELS = {
 }
 _BLANK_LINES = re.compile(r"\n[ \t\u3000]*(?:\n[ \t\u3000]*)+")
 _MD_HEADING_LINE = re.compile(r"^(#{1,6})\s+(.*)$")
-# A page marker of an added PDF (``<!-- page 12 -->``, kb/ingest.py) after escaping.
+# A page marker of an added PDF (``<!-- page 12 -->``, kb/ingest/markdown.py) after escaping.
 _PAGE_MARK = re.compile(r"^[ \t]*&lt;!-- page (\d+) --&gt;[ \t]*$", re.M)
 
 

@@ -75,3 +75,47 @@ def test_stats(built_kb: KnowledgeBase) -> None:
     assert stats["chunk_count"] == len(built_kb.chunks)
     assert set(stats["kinds"]) == {"plan", "glossary", "national_strategy"}
     assert stats["mean_chunk_chars"] <= 400
+
+
+def _years_of(kb: KnowledgeBase, chunk_id: str) -> frozenset[int]:
+    from kb.retrieve import chunk_years
+
+    chunk = kb.chunk(chunk_id)
+    assert chunk is not None
+    return chunk_years(chunk)
+
+
+def test_search_and_ask_year_filter(built_kb: KnowledgeBase) -> None:
+    index_dir = str(built_kb.settings.index_dir)
+    ids = {}
+    for year in ("2024", "R6", "令和6年度"):
+        result = run_kb("search", "デジタル化の取り組み", "--year", year, "--json", index_dir=index_dir)
+        assert result.returncode == 0, result.stderr
+        ids[year] = [h["chunk_id"] for h in json.loads(result.stdout)]
+    assert ids["2024"] and ids["2024"] == ids["R6"] == ids["令和6年度"]
+    assert all(2024 in _years_of(built_kb, cid) for cid in ids["2024"])
+
+    result = run_kb("ask", "計画期間はいつまで？", "--year", "2025-2027", "--json", index_dir=index_dir)
+    assert result.returncode == 0, result.stderr
+    citations = json.loads(result.stdout)["citations"]
+    assert citations
+    assert all(_years_of(built_kb, c["chunk_id"]) & set(range(2025, 2028)) for c in citations)
+
+
+@pytest.mark.parametrize("command", ["search", "ask"])
+@pytest.mark.parametrize(
+    ("year", "words"),
+    [
+        ("abc", ("読み取れません", "cannot read the year")),
+        ("2027-2024", ("逆です", "reversed")),
+        ("1800", ("1900〜2099", "between 1900 and 2099")),
+        ("", ("読み取れません", "cannot read the year")),
+    ],
+)
+def test_bad_year_exits_2_with_a_clear_message(command: str, year: str, words: tuple[str, str]) -> None:
+    # Checked before the index is opened: no index is needed to refuse it.
+    result = run_kb(command, "窓口", "--year", year, index_dir="/nonexistent/index")
+    assert result.returncode == 2
+    assert "エラー" in result.stderr and "error:" in result.stderr and "Traceback" not in result.stderr
+    for word in words:
+        assert word in result.stderr

@@ -1,8 +1,10 @@
-"""Keyword search meets a year in either form: 2024年度 in a query finds 令和6年度, and back.
+"""Years in either form: 2024年度 in a query finds 令和6年度 (and back), and the year filter
+(``Filters.years``, ``--year``) keeps only passages naming or spanning a year in its range.
 
 Sections 1.3 and 1.4 are decoys that share the query's digits and characters (2024件, 年度,
 2016件, 28年) without naming the year: on characters and plain word tokens they outrank
-the right section, so only the era/Western year tokens put it first.
+the right section, so only the era/Western year tokens put it first. The filter tests run on
+the session's index of the real corpus.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from indexer.build import build_index
 from kb.config import Settings
 from kb.embed import Embedder
 from kb.knowledge import KnowledgeBase
+from kb.retrieve import MODES, Filters, chunk_years
 
 DOC = """---
 title: 年の書き方
@@ -71,3 +74,63 @@ def test_era_query_finds_western_passage(era_kb: KnowledgeBase) -> None:
     assert _sections(era_kb, "平成28年")[0].endswith("1.2 以前の計画")
     assert _sections(era_kb, "H28年の計画")[0].endswith("1.2 以前の計画")
     assert _sections(era_kb, "2016年に策定")[0].endswith("1.2 以前の計画")
+
+
+# -- the year filter, on the real corpus ---------------------------------------------------------
+
+
+def _in_range(kb: KnowledgeBase, years: tuple[int, int]) -> set[str]:
+    """Chunk ids whose text or heading path names or spans a year in ``years``."""
+    start, end = years
+    return {c.chunk_id for c in kb.chunks if any(start <= y <= end for y in chunk_years(c))}
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_year_filter_keeps_only_passages_in_range_and_still_fills_k(
+    built_kb: KnowledgeBase, mode: str
+) -> None:
+    years = (2024, 2027)
+    allowed = _in_range(built_kb, years)
+    assert len(allowed) >= 10  # the plan's third period and the national plans it cites
+    hits = built_kb.search("窓口のデジタル化", mode=mode, k=5, filters=Filters(years=years))
+    assert len(hits) == 5
+    assert all(h.chunk_id in allowed for h in hits)
+    assert [h.rank for h in hits] == [1, 2, 3, 4, 5]
+
+
+@pytest.mark.parametrize("mode", ["semantic", "hybrid"])
+def test_semantic_side_asks_for_more_when_few_candidates_are_in_range(
+    built_kb: KnowledgeBase, mode: str
+) -> None:
+    """No chunk naming 2026 is among the query's 20 nearest, yet all of them come back."""
+    query, years = "ペーパーレス会議", (2026, 2026)
+    allowed = _in_range(built_kb, years)
+    nearest = built_kb.retriever.semantic_scores(query, 20).scores
+    assert 0 < len(allowed) <= 8 and not allowed & {cid for cid, _ in nearest}
+    hits = built_kb.search(query, mode=mode, k=len(allowed), filters=Filters(years=years))
+    assert {h.chunk_id for h in hits} == allowed
+    # Asking for more than there are gives what there is.
+    more = built_kb.search(query, mode=mode, k=len(allowed) + 5, filters=Filters(years=years))
+    assert {h.chunk_id for h in more} == allowed
+
+
+def test_a_year_inside_a_period_finds_the_period(built_kb: KnowledgeBase) -> None:
+    """2026 is written nowhere in 「第3期（令和6年度から4年間）」, but the period spans it."""
+    hits = built_kb.search("第3期の取り組み", mode="keyword", k=10, filters=Filters(years=(2026, 2026)))
+    assert any("令和6年度から4年間" in h.text for h in hits), [h.section for h in hits]
+    assert not any("2026" in h.text for h in hits if "令和6年度から4年間" in h.text)
+
+
+def test_a_western_year_filter_finds_era_passages(built_kb: KnowledgeBase) -> None:
+    hits = built_kb.search("計画の策定", mode="hybrid", k=10, filters=Filters(years=(2016, 2016)))
+    assert hits
+    era_only = [h for h in hits if "平成28年" in h.text and "2016" not in h.text]
+    assert era_only, [h.text[:60] for h in hits]
+
+
+def test_year_filter_combines_with_kind_and_is_empty_out_of_range(built_kb: KnowledgeBase) -> None:
+    both = Filters(kinds=("national_strategy",), years=(2021, 2022))
+    for mode in MODES:
+        hits = built_kb.search("デジタル", mode=mode, k=5, filters=both)
+        assert hits and all(both.allows(h.chunk) for h in hits), mode
+        assert built_kb.search("デジタル", mode=mode, k=5, filters=Filters(years=(2090, 2099))) == []

@@ -344,6 +344,33 @@ def test_citation_card_and_documents_table_show_page_source_and_added(env: Env) 
     assert "&lt;!--" not in reader
 
 
+def test_search_output_and_langchain_documents_carry_the_page(env: Env) -> None:
+    code, out, err = run_cli(
+        env.config, "search", "デジタル推進本部の本部長", "--mode", "keyword", "--k", "3"
+    )
+    assert code == 0, err
+    assert f"{TITLE} › 第2章 推進体制 › 2.1 庁内の推進体制（p. 3）" in out
+    hit_lines = [line for line in out.splitlines() if line.startswith("[")]
+    assert all("（p. " not in line for line in hit_lines if TITLE not in line)  # no page, no mark
+
+    from kb.langchain import KnowledgeBaseRetriever
+
+    retriever = KnowledgeBaseRetriever.from_index(settings=env.settings, mode="keyword", k=10)
+    try:
+        docs = retriever.invoke("計画")
+        pdf_docs = [d for d in docs if d.metadata["doc_title"] == TITLE]
+        others = [d for d in docs if d.metadata["doc_title"] != TITLE]
+        assert pdf_docs and others
+        for doc in pdf_docs:
+            chunk = retriever.knowledge_base.chunk(doc.id)
+            assert chunk is not None and doc.metadata["page"] == chunk.page in {1, 2, 3}
+        assert all("page" not in d.metadata for d in others)
+        (page3,) = retriever.invoke(PAGE3_SENTENCE, k=1)
+        assert page3.metadata["page"] == 3
+    finally:
+        retriever.knowledge_base.close()
+
+
 def _bad_files(tmp: Path, env: Env) -> dict[str, tuple[Path, tuple[str, ...]]]:
     """name -> (file, words its message must contain)."""
     encrypted = tmp / "locked.pdf"

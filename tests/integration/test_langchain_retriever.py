@@ -27,7 +27,7 @@ from kb.config import PROJECT_ROOT, Settings
 from kb.corpus import SECTION_SEPARATOR
 from kb.errors import InvalidQueryError
 from kb.langchain import KnowledgeBaseRetriever
-from kb.retrieve import MODES, Filters
+from kb.retrieve import MODES, Filters, chunk_years
 
 QUERY = "書かない窓口の取り組み"
 QUESTION = "書かない窓口とは何ですか？"
@@ -165,6 +165,30 @@ def test_filters_by_kind_and_chapter(built_kb) -> None:  # type: ignore[no-untyp
     assert docs and all(d.metadata["chapter"] == other for d in docs)
 
 
+def test_years_field_and_per_call_override(built_kb) -> None:  # type: ignore[no-untyped-def]
+    def in_range(doc: Document, start: int, end: int) -> bool:
+        return any(start <= y <= end for y in chunk_years(built_kb.chunk(doc.id)))
+
+    period = KnowledgeBaseRetriever(knowledge_base=built_kb, years=(2024, 2027), k=5)
+    for mode in MODES:
+        docs = period.invoke("窓口のデジタル化", mode=mode)
+        assert len(docs) == 5 and all(in_range(d, 2024, 2027) for d in docs), mode
+        expected = built_kb.search("窓口のデジタル化", mode=mode, k=5, filters=Filters(years=(2024, 2027)))
+        assert [d.id for d in docs] == [h.chunk_id for h in expected]
+    # One year, a list, or the forms the CLI takes (和暦, R6-R9) are read as the same range.
+    assert KnowledgeBaseRetriever(knowledge_base=built_kb, years="R6-R9").years == (2024, 2027)
+    assert KnowledgeBaseRetriever(knowledge_base=built_kb, years=[2024, 2027]).years == (2024, 2027)
+    assert KnowledgeBaseRetriever(knowledge_base=built_kb, years=2024).years == (2024, 2024)
+    opened = KnowledgeBaseRetriever.from_index(settings=built_kb.settings, years="令和3")
+    assert opened.years == (2021, 2021)
+    docs = period.invoke("デジタル", years="H28")
+    assert docs and all(in_range(d, 2016, 2016) for d in docs)
+    assert KnowledgeBaseRetriever(knowledge_base=built_kb).years is None
+    for bad in ("abc", (2027, 2024), 1800, (2024,)):
+        with pytest.raises(ValidationError):
+            KnowledgeBaseRetriever(knowledge_base=built_kb, years=bad)
+
+
 @pytest.mark.parametrize("query", ["", "   \n", "窓口\x00", "窓" * 5000, 42])
 def test_an_unusable_query_raises_our_bilingual_error(retriever: KnowledgeBaseRetriever, query: Any) -> None:
     with pytest.raises(InvalidQueryError) as caught:
@@ -176,7 +200,19 @@ def test_an_unusable_query_raises_our_bilingual_error(retriever: KnowledgeBaseRe
 
 @pytest.mark.parametrize(
     "override",
-    [{"k": 0}, {"k": 101}, {"k": "3"}, {"k": True}, {"mode": "fuzzy"}, {"kinds": [1]}, {"chapter": 4}],
+    [
+        {"k": 0},
+        {"k": 101},
+        {"k": "3"},
+        {"k": True},
+        {"mode": "fuzzy"},
+        {"kinds": [1]},
+        {"chapter": 4},
+        {"years": "abc"},
+        {"years": (2027, 2024)},
+        {"years": (2024.5, 2025)},
+        {"years": 1800},
+    ],
 )
 def test_a_bad_per_call_override_raises_our_error(
     retriever: KnowledgeBaseRetriever, override: dict[str, Any]

@@ -6,7 +6,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kb.era import era_forms, find_years, with_western, year_tokens, years_in
+from kb.era import (
+    check_year_range,
+    era_forms,
+    find_years,
+    parse_year_range,
+    with_western,
+    year_tokens,
+    years_covered,
+    years_in,
+)
+from kb.errors import InvalidQueryError
 from kb.text import normalize
 
 
@@ -165,3 +175,102 @@ def test_never_raises_and_years_are_plausible(text: str) -> None:
     assert all(1900 <= y <= 2117 for y in years_in(text))
     year_tokens(text)
     with_western(text)
+
+
+# -- periods (the year filter) and typed year ranges ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("第3期（令和6年度から4年間）", {2024, 2025, 2026, 2027}),  # the plan's wording
+        ("令和6年度からの4年間の取り組み", {2024, 2025, 2026, 2027}),
+        ("平成28年度からの12年間における計画", set(range(2016, 2028))),
+        ("計画期間：令和3年1月～令和8年3月", set(range(2021, 2027))),
+        ("令和7年度から令和11年度までの五年間", set(range(2025, 2030))),
+        ("令和6年度～令和9年度", {2024, 2025, 2026, 2027}),
+        ("令和6～9年度", {2024, 2025, 2026, 2027}),
+        ("2024年〜2027年", {2024, 2025, 2026, 2027}),
+        ("2024～2027年度", {2024, 2025, 2026, 2027}),
+        ("令和6年度（2024年度）から4年間", {2024, 2025, 2026, 2027}),  # after with_western
+        ("平成27年度からオープンデータを公開", {2015}),  # open-ended: only the first year
+        ("令和6年度から、3年間", {2024}),  # a comma ends the period
+        ("令和9年度～令和6年度", {2024, 2027}),  # backwards: two years, not a period
+        ("令和6年度に開始", {2024}),  # 年度 counts as the year it starts in, not also 2025
+        ("6年間の計画", set()),
+    ],
+)
+def test_years_covered_spans_periods(text: str, expected: set[int]) -> None:
+    assert years_covered(text) == expected
+
+
+@given(st.lists(_PIECES, max_size=8).map("".join))
+def test_years_covered_includes_every_mention(text: str) -> None:
+    assert years_in(text) <= years_covered(text)
+    assert years_covered(with_western(text)) == years_covered(text)
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("2024", (2024, 2024)),
+        ("2024年度", (2024, 2024)),
+        ("2024-2027", (2024, 2027)),
+        ("２０２４－２０２７", (2024, 2027)),
+        (" 2024 〜 2027 ", (2024, 2027)),
+        ("R6", (2024, 2024)),
+        ("r6", (2024, 2024)),
+        ("令和6", (2024, 2024)),
+        ("令和6年度", (2024, 2024)),
+        ("令和元年", (2019, 2019)),
+        ("H28", (2016, 2016)),
+        ("R6-R9", (2024, 2027)),
+        ("令和6～9", (2024, 2027)),
+        ("令和6年度から令和9年度まで", (2024, 2027)),
+        ("H30-R2", (2018, 2020)),
+    ],
+)
+def test_parse_year_range(typed: str, expected: tuple[int, int]) -> None:
+    assert parse_year_range(typed) == expected
+
+
+@pytest.mark.parametrize(
+    ("typed", "words"),
+    [
+        ("", ("読み取れません", "cannot read")),
+        ("abc", ("読み取れません", "cannot read")),
+        ("6", ("読み取れません", "cannot read")),  # a bare number needs an era
+        ("令和0", ("読み取れません", "cannot read")),
+        ("2024-", ("読み取れません", "cannot read")),
+        ("2024-2027-2028", ("読み取れません", "cannot read")),
+        ("から" * 50_000, ("読み取れません", "から…")),  # long input: refused at once, echoed short
+        ("窓口\udcff\x00", ("「窓口\ufffd\ufffd」", "「窓口\ufffd\ufffd」")),  # nothing unprintable echoed
+        ("2027-2024", ("逆です", "reversed")),
+        ("R9-R6", ("逆です", "reversed")),
+        ("1800", ("1900〜2099", "between 1900 and 2099")),
+        ("2024-2100", ("1900〜2099", "between 1900 and 2099")),
+    ],
+)
+def test_parse_year_range_refuses_with_a_bilingual_message(typed: str, words: tuple[str, str]) -> None:
+    with pytest.raises(InvalidQueryError) as caught:
+        parse_year_range(typed)
+    ja, en = words
+    assert ja in caught.value.ja and en in caught.value.en
+
+
+@given(st.text(max_size=30))
+def test_parse_year_range_gives_a_range_or_our_error(typed: str) -> None:
+    try:
+        start, end = parse_year_range(typed)
+    except InvalidQueryError:
+        return
+    assert 1900 <= start <= end <= 2099
+
+
+@pytest.mark.parametrize(
+    "bad", [2024, "2024-2027", (2024,), (2024, 2025, 2026), (2024.0, 2025), (True, 2025)]
+)
+def test_check_year_range_wants_a_pair_of_ints(bad: object) -> None:
+    with pytest.raises(InvalidQueryError) as caught:
+        check_year_range(bad)
+    assert "整数" in caught.value.ja and "pair of whole Western years" in caught.value.en
