@@ -224,6 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--split", default="dev")
     parser.add_argument("--only", default="")
     parser.add_argument("--index-dir", type=Path)
+    parser.add_argument("--sweep-fusion", action="store_true", help="grid of coverage ramps instead")
     args = parser.parse_args(argv)
     settings = load_settings()
     if args.index_dir:
@@ -232,6 +233,19 @@ def main(argv: list[str] | None = None) -> int:
     questions = [q for q in load_question_file(DEFAULT_QUESTIONS, split=args.split) if q.answerable]
     wanted = set(filter(None, args.only.split(",")))
     base = kb.retriever
+    if args.sweep_fusion:
+        sweep_fusion(
+            Retriever(
+                kb.chunks,
+                base.keyword,
+                base.store,
+                base.embedder,
+                settings.replace(expansion_weight=0.0),
+                base.sentence_store,
+            ),
+            questions,
+        )
+        return 0
     header = f"{'variant':34} {'mode':8} " + "  ".join(f"{g:>18}" for g in GROUPS)
     print(header)
     for variant in variants():
@@ -305,3 +319,31 @@ def fused_metrics(rows: list[dict[str, object]], weight_of: Callable[[dict[str, 
         ranks[row["question"].id] = first  # type: ignore[attr-defined]
     questions = [row["question"] for row in rows]
     return {g: triplet([ranks[q.id] for q in questions if m(q)]) for g, m in GROUPS.items()}  # type: ignore[attr-defined]
+
+
+def sweep_fusion(retriever: Retriever, questions: list[Question]) -> None:
+    """Keyword weight = lo_w + (hi_w - lo_w) · clip((coverage - lo) / (hi - lo), 0, 1) over a grid;
+    objective: mean of (hit@1 + MRR) / 2 over colloquial and plan-worded (as dense_signals.md)."""
+    import itertools
+
+    rows = fusion_inputs(retriever, questions)
+
+    def ramp(lo: float, hi: float, w_lo: float, w_hi: float) -> Callable[[dict[str, object]], float]:
+        def weight(row: dict[str, object]) -> float:
+            rise = min(1.0, max(0.0, (float(row["coverage"]) - lo) / (hi - lo)))  # type: ignore[arg-type]
+            return w_lo + (w_hi - w_lo) * rise
+
+        return weight
+
+    results = []
+    grid = itertools.product(
+        [0.3, 0.4, 0.5, 0.6, 0.7], [0.8, 0.9, 1.0], [0.05, 0.1, 0.15, 0.2], [0.3, 0.4, 0.5, 0.6]
+    )
+    for lo, hi, w_lo, w_hi in grid:
+        m = fused_metrics(rows, ramp(lo, hi, w_lo, w_hi))
+        objective = sum((m[g][0] + m[g][2]) / 2 for g in ("colloquial", "plan-worded")) / 2
+        results.append((objective, (lo, hi, w_lo, w_hi), m))
+    results.sort(key=lambda r: -r[0])
+    for objective, params, m in results[:20]:
+        cells = "  ".join("{}: {:.3f}/{:.3f}/{:.3f}".format(g, *m[g]) for g in ("colloquial", "plan-worded"))
+        print(f"{objective:.3f} lo={params[0]} hi={params[1]} w {params[2]}→{params[3]}  {cells}")
