@@ -83,7 +83,8 @@ class Settings:
     sentence_min_chars: int = 8
     sentence_weight: float = 0.5  # share of the best sentence's cosine (0 = chunk cosine only)
     # Synonym expansion (kb/expand.py): a typed word the keyword index lacks is searched through
-    # its Sudachi synonyms that the index has, at this share of a typed word's BM25 (0 = off).
+    # its Sudachi synonyms that the index has, at this share of a typed word's BM25, and the query
+    # with them in place of the typed words is embedded beside it (0 = off, both).
     # Dev 2026-11-27: colloquial hybrid 0.426 / 0.681 / 0.537 → 0.447 / 0.702 / 0.552, plan-worded
     # unchanged (0.5: +0.004 MRR, 1.0: 0.468 / 0.681 / 0.564); see eval/experiments/colloquial_levers.md.
     expansion_weight: float = 0.7

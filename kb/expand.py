@@ -101,7 +101,7 @@ def expand_query(
     lemmas = {w.lemma for w in words}
     # Noun compounds first (人工知能 before 人工), then each word: the dictionary holds dictionary
     # forms and unidic's lemma is sometimes a kanji spelling (遣る for やる), so the surface too.
-    candidates = [(t,) for t in dict.fromkeys(tokens) if t not in lemmas]
+    candidates: list[tuple[str, ...]] = [(t,) for t in dict.fromkeys(tokens) if t not in lemmas]
     candidates += [(w.lemma, w.surface) for w in words]
     expansions: list[Expansion] = []
     seen: set[str] = set()
@@ -114,8 +114,8 @@ def expand_query(
                 break
             found = table.corpus_synonyms(form, vocabulary)
             if found:
-                tokens = tuple(dict.fromkeys(t for _, ts in found for t in ts))
-                expansions.append(Expansion(form, tuple(s for s, _ in found), tokens))
+                added = tuple(dict.fromkeys(t for _, ts in found for t in ts))
+                expansions.append(Expansion(form, tuple(s for s, _ in found), added))
                 break
     return expansions
 

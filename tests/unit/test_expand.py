@@ -76,3 +76,22 @@ def test_keyword_weight_ramps_with_coverage() -> None:
     assert weights == sorted(weights)
     with pytest.raises(ConfigError):
         load_settings(env={"KB_ADAPTIVE_COVERAGE_LOW": "0.9", "KB_ADAPTIVE_COVERAGE_HIGH": "0.5"})
+
+
+def test_keyword_search_reports_what_it_searched() -> None:
+    from kb.chunk import Chunk
+    from kb.retrieve import Retriever
+
+    texts = ["在宅勤務のための会議システムを整備しました。", "窓口の待ち時間を短くします。"]
+    chunks = [Chunk(f"c{i}", "plan", "計画", "plan", ("第1章",), 0, len(t), t) for i, t in enumerate(texts)]
+    index = KeywordIndex.build([c.chunk_id for c in chunks], [c.index_text for c in chunks], 1.2, 0.5, 0.0)
+    retriever = Retriever(chunks, index, None, None, load_settings(env={}))
+    [hit] = retriever.search("家から打ち合わせに参加できる？", mode="keyword", k=5)
+    assert hit.chunk_id == "c0"
+    assert [e.typed for e in hit.expansions] == ["打ち合わせ"]
+    data = hit.to_dict()
+    assert data["searched_query"] == "家から会議に参加できる?"
+    assert data["expansions"][0]["synonyms"][0] == "会議"
+    # Off: the typed word alone finds nothing.
+    off = Retriever(chunks, index, None, None, load_settings(env={}).replace(expansion_weight=0.0))
+    assert off.search("家から打ち合わせに参加できる？", mode="keyword", k=5) == []
