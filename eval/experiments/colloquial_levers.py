@@ -166,6 +166,22 @@ class KeywordSideExpansion(Retriever):
         return super().semantic_scores(query, n, filters)
 
 
+def rewrite_mix(share: float) -> type[Retriever]:
+    """The rewritten query's vector at ``share`` of the mix (the default is 0.5)."""
+
+    class RewriteMix(Retriever):
+        def _query_vector(self, query: str, rewritten: str | None = None):  # type: ignore[no-untyped-def]
+            import numpy as np
+
+            vector = super()._query_vector(query)
+            if rewritten is None:
+                return vector
+            mixed = (1 - share) * vector + share * self.embedder.embed_query(rewritten)  # type: ignore[union-attr]
+            return mixed / np.linalg.norm(mixed)
+
+    return RewriteMix
+
+
 def variants() -> list[Variant]:
     """Every variant measured (see the .md for what each tests)."""
     from kb.lexicon import STOP_LEMMAS
@@ -208,6 +224,9 @@ def variants() -> list[Variant]:
         Variant("ramp expansion 1.0", {"expansion_weight": 1.0}),
         Variant("expansion counted as coverage", {}, retriever_class=CoverageWithExpansions),
         Variant("expansion keyword side only", {}, retriever_class=KeywordSideExpansion),
+        Variant("rewritten vector share 0.35", {}, retriever_class=rewrite_mix(0.35)),
+        Variant("rewritten vector share 0.65", {}, retriever_class=rewrite_mix(0.65)),
+        Variant("rewritten vector alone", {}, retriever_class=rewrite_mix(1.0)),
         # Task 3: other levers, each on the default.
         Variant("prf 3 chunks 10 terms 0.3", {}, retriever_class=prf_retriever(3, 10, 0.3)),
         Variant("prf 1 chunk 5 terms 0.3", {}, retriever_class=prf_retriever(1, 5, 0.3)),
