@@ -62,10 +62,15 @@ class Settings:
     # or "rrf" (reciprocal rank fusion). See kb/retrieve.py for the measurements.
     fusion: str = "adaptive"
     hybrid_keyword_weight: float = 0.5  # "score" and "rrf": the semantic side gets 1 - this
-    # "adaptive": keyword weight = clip(slope · share of query words in the keyword vocabulary).
-    adaptive_keyword_slope: float = 0.3
-    adaptive_keyword_min: float = 0.1
-    adaptive_keyword_max: float = 0.8
+    # "adaptive": the keyword weight rises from adaptive_keyword_min to adaptive_keyword_max as
+    # the share of query words in the keyword vocabulary goes from adaptive_coverage_low to
+    # adaptive_coverage_high (linear between, flat outside). Chosen on dev 2026-11-27
+    # (eval/experiments/colloquial_levers.md): the old clip(0.3 · share, 0.1, 0.8) capped a fully
+    # covered question at 0.3, which cost plan-worded test hit@1 0.791 → 0.755.
+    adaptive_coverage_low: float = 0.6
+    adaptive_coverage_high: float = 0.9
+    adaptive_keyword_min: float = 0.15
+    adaptive_keyword_max: float = 0.5
     rrf_k: int = 60
     candidate_pool: int = 200
     # A hit with no keyword match whose semantic score is below this is "weakly related" (the
@@ -77,6 +82,12 @@ class Settings:
     # too, and a chunk's semantic score mixes its own cosine with its best sentence's.
     sentence_min_chars: int = 8
     sentence_weight: float = 0.5  # share of the best sentence's cosine (0 = chunk cosine only)
+    # Synonym expansion (kb/expand.py): a typed word the keyword index lacks is searched through
+    # its Sudachi synonyms that the index has, at this share of a typed word's BM25, and the query
+    # with them in place of the typed words is embedded beside it (0 = off, both).
+    # Dev 2026-11-27: colloquial hybrid 0.426 / 0.681 / 0.537 → 0.447 / 0.702 / 0.552, plan-worded
+    # unchanged (0.5: +0.004 MRR, 1.0: 0.468 / 0.681 / 0.564); see eval/experiments/colloquial_levers.md.
+    expansion_weight: float = 0.7
     # Keyword index (bm25s). b=0.5: milder length normalisation, so one-line glossary pointers
     # (「次節のとおり」) do not outrank the passages they point to; bigram scores count half of word
     # scores (both swept on the dev questions, flat around these values). Recorded in the manifest.
@@ -189,13 +200,18 @@ def _validate(s: Settings) -> None:
     if (
         not 0.0 <= s.sentence_weight <= 1.0
         or not 0.0 <= s.adaptive_keyword_min <= s.adaptive_keyword_max <= 1.0
+        or not 0.0 <= s.adaptive_coverage_low < s.adaptive_coverage_high <= 1.0
     ):
         problems.append(
             (
-                "sentence_weight は 0〜1、adaptive_keyword_min ≤ adaptive_keyword_max（0〜1）",
-                "need sentence_weight in [0, 1] and 0 <= adaptive_keyword_min <= adaptive_keyword_max <= 1",
+                "sentence_weight は 0〜1、adaptive_keyword_min ≤ adaptive_keyword_max（0〜1）、"
+                "adaptive_coverage_low < adaptive_coverage_high（0〜1）",
+                "need sentence_weight in [0, 1], 0 <= adaptive_keyword_min <= adaptive_keyword_max <= 1 "
+                "and 0 <= adaptive_coverage_low < adaptive_coverage_high <= 1",
             )
         )
+    if s.expansion_weight < 0.0:
+        problems.append(("expansion_weight は 0 以上", "expansion_weight must be >= 0"))
     if not 0 <= s.chunk_overlap_chars < s.chunk_target_chars:
         problems.append(
             (

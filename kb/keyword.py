@@ -72,9 +72,15 @@ class KeywordIndex:
         """The word index's terms (lemmas, compounds, Latin runs) and their ids."""
         return dict(self.words.vocab_dict)
 
-    def scores(self, query: str) -> np.ndarray:
-        """Combined score per chunk (same order as ``chunk_ids``), 0 where nothing matched."""
+    def scores(self, query: str, expansion: Sequence[str] = (), expansion_weight: float = 0.0) -> np.ndarray:
+        """Combined score per chunk (same order as ``chunk_ids``), 0 where nothing matched.
+
+        ``expansion``: extra word tokens (synonyms of typed words, kb/expand.py) whose BM25 counts
+        ``expansion_weight`` of a typed word's.
+        """
         words = _scores(self.words, index_tokens(query))
+        if expansion and expansion_weight > 0:
+            words = words + expansion_weight * _scores(self.words, expansion)
         bigrams = _scores(self.bigrams, char_bigrams(query))
         combined = np.zeros(len(self.chunk_ids), dtype=np.float32)
         if words.max(initial=0.0) > 0:
@@ -83,9 +89,16 @@ class KeywordIndex:
             combined += self.bigram_weight * bigrams / bigrams.max()
         return combined
 
-    def search(self, query: str, k: int, allowed: np.ndarray | None = None) -> list[tuple[str, float]]:
+    def search(
+        self,
+        query: str,
+        k: int,
+        allowed: np.ndarray | None = None,
+        expansion: Sequence[str] = (),
+        expansion_weight: float = 0.0,
+    ) -> list[tuple[str, float]]:
         """Top-k (chunk id, score) with score > 0; ``allowed`` is a boolean mask for filters."""
-        scores = self.scores(query)
+        scores = self.scores(query, expansion, expansion_weight)
         if allowed is not None:
             scores = np.where(allowed, scores, 0.0)
         order = np.argsort(-scores, kind="stable")[:k]

@@ -1,13 +1,20 @@
 """Search modes (keyword, semantic, hybrid) and their fusion into ranked Hits.
 
-Measured on the dev questions (eval/experiments/dense_signals.md; cells hit@1 / hit@5 / MRR@10):
+Measured on the dev questions (eval/experiments/dense_signals.md, colloquial_levers.md; cells
+hit@1 / hit@5 / MRR@10; "colloquial" = the everyday-words tag, "plan-worded" = untagged):
 
 - semantic score = 0.5 · chunk cosine + 0.5 · best sentence cosine (``Settings.sentence_weight``):
   questions in everyday words 0.28 / 0.62 / 0.42 → 0.40 / 0.66 / 0.53 in semantic mode;
-- hybrid keyword weight per query = clip(0.3 · share of the query's words that the keyword index
-  knows, 0.1, 0.8) (``fusion = "adaptive"``): everyday words 0.26 / 0.38 / 0.33 → 0.40 / 0.68 /
-  0.51 with plan-worded questions unchanged (0.78 / 0.97 / 0.86). A low fixed weight helps the
-  first only by costing the second; RRF was worse on both.
+- hybrid keyword weight per query rises from 0.15 to 0.5 as the share of the query's words that
+  the keyword index knows goes from 0.6 to 0.9 (``fusion = "adaptive"``): a question in everyday
+  words leans on meaning, one naming the plan's terms keeps the keyword say that a fixed 0.5
+  gave it. The first rule, clip(0.3 · share, 0.1, 0.8), capped that say at 0.3 and cost
+  plan-worded test hit@1 0.791 → 0.755; the ramp gives plan-worded dev MRR 0.881 → 0.890 with
+  colloquial unchanged (0.43 / 0.68 / 0.54). RRF was worse on both;
+- synonyms (kb/expand.py) for typed words the index lacks, on the keyword side at 0.7 of a typed
+  word and as a rewritten query embedded beside the typed one: colloquial hybrid
+  0.43 / 0.68 / 0.54 → 0.47 / 0.70 / 0.57, semantic 0.43 / 0.64 / 0.53 → 0.49 / 0.64 / 0.57,
+  plan-worded unchanged.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from kb.config import Settings
 from kb.embed import Embedder
 from kb.era import check_year_range, years_covered
 from kb.errors import InvalidQueryError
+from kb.expand import Expansion, default_table, expand_query, rewrite_query
 from kb.keyword import KeywordIndex
 from kb.query import validate_query
 from kb.store import VectorStore
@@ -103,6 +111,10 @@ class Hit(ChunkView):
     sentence_cosine: float | None = None
     #: Found by meaning alone, and not close: shown apart as 「関連が弱い結果」 (Settings.relevance_floor).
     weak: bool = False
+    #: Synonyms searched for typed words the corpus lacks (kb/expand.py); the same on every hit.
+    expansions: tuple[Expansion, ...] = ()
+    #: The query with those words replaced, embedded beside the typed one (None: no rewrite).
+    searched_query: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: rank, score, then the chunk's fields (heading path as a list)."""
@@ -117,6 +129,8 @@ class Hit(ChunkView):
             "best_sentence": best,
             "sentence_cosine": self.sentence_cosine,
             "weak": self.weak,
+            "expansions": [e.to_dict() for e in self.expansions],
+            "searched_query": self.searched_query,
         }
 
 
@@ -158,8 +172,11 @@ def adaptive_keyword_weight(coverage: float, settings: Settings) -> float:
     its keyword matches rest on filler, so the meaning side decides. A query naming plan terms
     keeps a keyword say.
     """
-    weight = settings.adaptive_keyword_slope * coverage
-    return min(settings.adaptive_keyword_max, max(settings.adaptive_keyword_min, weight))
+    low, high = settings.adaptive_coverage_low, settings.adaptive_coverage_high
+    rise = min(1.0, max(0.0, (coverage - low) / (high - low)))
+    return settings.adaptive_keyword_min + rise * (
+        settings.adaptive_keyword_max - settings.adaptive_keyword_min
+    )
 
 
 @dataclass(frozen=True)
@@ -204,27 +221,49 @@ class Retriever:
         words = set(word_tokens(query))
         return sum(w in self._vocabulary for w in words) / len(words) if words else 0.0
 
-    def keyword_ranking(self, query: str, n: int, filters: Filters | None = None) -> list[tuple[str, float]]:
-        return self.keyword.search(query, n, self._mask(filters))
+    def expansions(self, query: str) -> list[Expansion]:
+        """Synonyms the keyword index knows for the query's words it does not (none when off)."""
+        if self.settings.expansion_weight <= 0:
+            return []
+        return expand_query(query, self._vocabulary, default_table())
 
-    def _query_vector(self, query: str) -> np.ndarray:
+    def keyword_ranking(
+        self,
+        query: str,
+        n: int,
+        filters: Filters | None = None,
+        expansions: Sequence[Expansion] = (),
+    ) -> list[tuple[str, float]]:
+        added = [token for e in expansions for token in e.tokens]
+        return self.keyword.search(query, n, self._mask(filters), added, self.settings.expansion_weight)
+
+    def _query_vector(self, query: str, rewritten: str | None = None) -> np.ndarray:
         if self.store is None or self.embedder is None:
             raise InvalidQueryError(
                 "意味検索は利用できません（埋め込みモデルが読み込まれていません）",
                 "semantic search is unavailable: no embedding model loaded",
             )
-        return self.embedder.embed_query(query)
+        vector = self.embedder.embed_query(query)
+        if rewritten is None:
+            return vector
+        # The typed and the rewritten question count alike: the rewrite moves the vector toward
+        # the plan's words without dropping what the person typed.
+        mean = vector + self.embedder.embed_query(rewritten)
+        return mean / float(np.linalg.norm(mean))
 
     def best_chunk_cosine(self, query: str) -> float:
         """The highest cosine between the query and a chunk body (answers calibrate on it)."""
         found = self.store.query(self._query_vector(query), 1) if self.store is not None else []
         return float(found[0][1]) if found else 0.0
 
-    def semantic_scores(self, query: str, n: int, filters: Filters | None = None) -> SemanticScores:
-        """Chunk cosines mixed with each chunk's best sentence cosine (``sentence_weight``)."""
+    def semantic_scores(
+        self, query: str, n: int, filters: Filters | None = None, rewritten: str | None = None
+    ) -> SemanticScores:
+        """Chunk cosines mixed with each chunk's best sentence cosine (``sentence_weight``);
+        ``rewritten``: the query in the corpus's words (kb/expand.py), embedded as well."""
         if filters is not None and filters.years is not None:
-            return self._semantic_in_years(query, n, filters)
-        vector = self._query_vector(query)
+            return self._semantic_in_years(query, n, filters, rewritten)
+        vector = self._query_vector(query, rewritten)
         where = filters.chroma_where() if filters else None
         assert self.store is not None
         chunk_cos = dict(self.store.query(vector, n, where))
@@ -254,14 +293,16 @@ class Retriever:
             {cid: cosine for cid, (cosine, _) in best.items()},
         )
 
-    def _semantic_in_years(self, query: str, n: int, filters: Filters) -> SemanticScores:
+    def _semantic_in_years(
+        self, query: str, n: int, filters: Filters, rewritten: str | None = None
+    ) -> SemanticScores:
         """The best ``n`` chunks in the filter's year range. Chroma cannot filter on years, so ask
         for four times as many, then for every chunk when too few of those are in range."""
         unbounded = replace(filters, years=None)
         total = max(1, len(self.chunks))
         ask = min(4 * n, total)
         while True:
-            found = self.semantic_scores(query, ask, unbounded)
+            found = self.semantic_scores(query, ask, unbounded, rewritten)
             inside = [
                 (cid, score)
                 for cid, score in found.scores
@@ -288,25 +329,28 @@ class Retriever:
                 "件数 k は 1〜100 で指定してください", f"k must be between 1 and 100 (got {k})"
             )
         query = validate_query(query, self.settings.max_query_chars)
+        expansions = self.expansions(query)
+        rewritten = rewrite_query(query, expansions)
+        searched = rewritten if rewritten != query else None
         pool = max(k, self.settings.candidate_pool)
         best_sentence: dict[str, tuple[int, int]] = {}
         sentence_cosine: dict[str, float] = {}
         meaning: dict[str, float] = {}  # semantic scores, to tell weak hits
         matched: set[str] = set()  # chunks with a keyword match
         if mode == "keyword":
-            scored = self.keyword_ranking(query, k, filters)
+            scored = self.keyword_ranking(query, k, filters, expansions)
         elif mode == "semantic":
-            semantic = self.semantic_scores(query, k, filters)
+            semantic = self.semantic_scores(query, k, filters, searched)
             scored, best_sentence, sentence_cosine = (
                 semantic.scores,
                 semantic.best_sentence,
                 semantic.sentence_cosine,
             )
             meaning = dict(semantic.scores)
-            matched = {cid for cid, _ in self.keyword_ranking(query, pool, filters)}
+            matched = {cid for cid, _ in self.keyword_ranking(query, pool, filters, expansions)}
         else:
-            keyword = self.keyword_ranking(query, pool, filters)
-            semantic = self.semantic_scores(query, pool, filters)
+            keyword = self.keyword_ranking(query, pool, filters, expansions)
+            semantic = self.semantic_scores(query, pool, filters, searched)
             best_sentence, sentence_cosine = semantic.best_sentence, semantic.sentence_cosine
             meaning, matched = dict(semantic.scores), {cid for cid, _ in keyword}
             if self.settings.fusion == "rrf":
@@ -336,6 +380,8 @@ class Retriever:
                 weak=bool(meaning)
                 and cid not in matched
                 and meaning.get(cid, 0.0) < self.settings.relevance_floor,
+                expansions=tuple(expansions),
+                searched_query=searched,
             )
             for rank, (cid, score) in enumerate(scored, start=1)
         ]
