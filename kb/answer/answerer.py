@@ -28,7 +28,7 @@ from kb.config import Settings
 from kb.errors import GenerationError
 from kb.knowledge import KnowledgeBase
 from kb.query import QUESTION, validate_query
-from kb.retrieve import Hit
+from kb.retrieve import Filters, Hit
 
 
 class Writer(Protocol):
@@ -79,23 +79,30 @@ class Answerer:
         """Why answers are extractive although an LLM was configured ("" when nothing to say)."""
         return self.writer.note
 
-    def answer(self, question: str, history: Sequence[Turn] = ()) -> Answer:
-        """Answer ``question`` (follow-ups are resolved against ``history`` of (user, assistant))."""
-        return self.writer.write(self.draft(question, history))
+    def answer(
+        self, question: str, history: Sequence[Turn] = (), filters: Filters | None = None
+    ) -> Answer:
+        """Answer ``question`` (follow-ups are resolved against ``history`` of (user, assistant)),
+        from the passages ``filters`` allow."""
+        return self.writer.write(self.draft(question, history, filters))
 
-    def stream(self, question: str, history: Sequence[Turn] = ()) -> AnswerStream:
+    def stream(
+        self, question: str, history: Sequence[Turn] = (), filters: Filters | None = None
+    ) -> AnswerStream:
         """Stream the answer: iterate for cumulative partial texts, then read ``.answer``.
 
         Input errors (InvalidQueryError) are raised by this call, before anything is yielded.
         """
-        return AnswerStream(iter(self.writer.stream(self.draft(question, history))))
+        return AnswerStream(iter(self.writer.stream(self.draft(question, history, filters))))
 
-    def draft(self, question: str, history: Sequence[Turn] = ()) -> Draft:
+    def draft(
+        self, question: str, history: Sequence[Turn] = (), filters: Filters | None = None
+    ) -> Draft:
         """Everything before writing: the resolved question, its passages and the extractive answer."""
         question = validate_query(question, self.settings.max_query_chars, QUESTION)
         query, asked, exclude_text = resolve(question, history)
         q = analyse(query, asked=asked)
-        hits, best_cosine = self.retrieve(q.query, exclude_text)
+        hits, best_cosine = self.retrieve(q.query, exclude_text, filters)
         w = self.weights
         cands = candidates(q, hits, self.stats, w)
         score = confidence(q, hits, cands, best_cosine, self.stats, w)
@@ -121,10 +128,13 @@ class Answerer:
             answer = _abstention(q, cands, suggestions, score, note)
         return Draft(q, tuple(hits), answer, tuple(cands))
 
-    def retrieve(self, query: str, exclude_text: str = "") -> tuple[list[Hit], float]:
+    def retrieve(
+        self, query: str, exclude_text: str = "", filters: Filters | None = None
+    ) -> tuple[list[Hit], float]:
         """The hybrid top passages (as ``kb.search`` ranks them) and the best cosine similarity."""
         n = self.settings.answer_passages
-        hits = self.kb.search(query, mode="hybrid", k=min(100, n * 3 if exclude_text else n))
+        k = min(100, n * 3 if exclude_text else n)
+        hits = self.kb.search(query, mode="hybrid", k=k, filters=filters)
         if exclude_text:
             hits = [h for h in hits if not cited_in(h.text, exclude_text)]
         hits = [replace(h, rank=i) for i, h in enumerate(hits[:n], start=1)]

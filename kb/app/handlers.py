@@ -6,13 +6,18 @@ come back as bilingual HTML messages and unexpected ones are logged and shown as
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import re
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
+from kb import ingest
 from kb.app import cards
+from kb.app.components import MalformedChat
 from kb.app.html import (
     KIND_LABELS,
     documents_table_html,
@@ -24,10 +29,14 @@ from kb.app.html import (
     section_reader_html,
 )
 from kb.app.service import InternalError, KBService
-from kb.errors import KBError
+from kb.corpus import KINDS
+from kb.era import find_years
+from kb.errors import IngestError, InvalidQueryError, KBError
 from kb.feedback import FeedbackStore
-from kb.query import QUESTION, validate_query
+from kb.ingest import MAX_INGEST_BYTES, SUPPORTED_SUFFIXES
+from kb.query import QUESTION, validate_k, validate_query
 from kb.retrieve import Filters
+from kb.text import normalize
 
 log = logging.getLogger("kb.app")
 
@@ -71,13 +80,108 @@ def document_choices(service: KBService) -> list[tuple[str, str]]:
     return [(d.title, d.doc_id) for d in service.documents.values()]
 
 
-def kind_choices() -> list[tuple[str, str]]:
-    return [(f"{label} / {kind}", kind) for kind, label in KIND_LABELS.items() if kind != "other"]
+def kind_choices(include_other: bool = False) -> list[tuple[str, str]]:
+    """Document kinds as (label, kind); "other" only where a document is added."""
+    return [
+        (f"{label} / {kind}", kind) for kind, label in KIND_LABELS.items() if include_other or kind != "other"
+    ]
 
 
 def documents_html(service: KBService) -> str:
     """The 資料 tab's list of documents (kind, issuer, source, date, passages)."""
     return documents_table_html(list(service.documents.values()), service.chunk_counts())
+
+
+# --- checking what an API caller sent (the page itself only sends valid values) ---------------
+
+
+def check_chat(chat: Any) -> None:
+    """InvalidQueryError unless ``chat`` is a list of messages (see kb.app.components)."""
+    if isinstance(chat, MalformedChat) or not isinstance(chat, list | None):
+        raise InvalidQueryError(
+            "会話の履歴の形式が不正です。メッセージ（role と content）の一覧を送るか、空の一覧 [] で新しい会話を始めてください",
+            "the chat history is malformed: send a list of messages with role and content, or [] to start a new conversation",
+        )
+
+
+def checked_kinds(kinds: Any) -> tuple[str, ...]:
+    """The document kinds to search (none = all), or InvalidQueryError naming the valid ones."""
+    if kinds is None:
+        return ()
+    if isinstance(kinds, list | tuple) and all(isinstance(k, str) and k in KINDS for k in kinds):
+        return tuple(kinds)
+    shown = repr(kinds)[:60]
+    raise InvalidQueryError(
+        f"資料の種類は {' / '.join(KINDS)} から選んでください（指定: {shown}）",
+        f"document kinds must be a list of {', '.join(KINDS)} (got {shown})",
+    )
+
+
+def checked_chapter(chapter: Any) -> str | None:
+    if chapter is None or isinstance(chapter, str):
+        return chapter
+    raise InvalidQueryError(
+        "章は見出しの文字列で指定してください（空欄＝すべての章）",
+        f"the chapter must be a heading as text, or empty for all chapters (got {repr(chapter)[:60]})",
+    )
+
+
+#: Western years the year filter takes (the library checks its own range too, kb.era).
+YEAR_LIMITS = (1900, 2100)
+_YEAR_RANGE = re.compile(
+    r"(\d{4})\s*(?:年度?)?(?:\s*(?:-|–|—|~|〜|から|to)\s*(\d{4})\s*(?:年度?)?(?:まで)?)?"
+)
+_FILTER_FIELDS = {f.name for f in dataclasses.fields(Filters)}
+
+
+def checked_years(value: Any) -> tuple[int, int] | None:
+    """An inclusive range of Western years from what was typed: 「2025」, 「2024-2027」,
+    「2024〜2027年度」, or era years 「令和6年度〜令和9年度」 (kb.era); None when empty."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    years: tuple[int, ...] = ()
+    if isinstance(value, int) and not isinstance(value, bool):
+        years = (value,)
+    elif isinstance(value, str) and len(value) <= 100:
+        text = normalize(value).strip()
+        plain = _YEAR_RANGE.fullmatch(text)
+        if plain:
+            years = tuple(int(y) for y in plain.groups() if y)
+        else:
+            years = tuple(m.year for m in find_years(text))
+    low, high = YEAR_LIMITS
+    if not 1 <= len(years) <= 2 or not all(low <= y <= high for y in years):
+        shown = repr(value)[:40]
+        raise InvalidQueryError(
+            f"年は西暦 {low}〜{high} で「2025」「2024-2027」のように入力してください（和暦「令和6年度〜令和9年度」も使えます。指定: {shown}）",
+            f"type years as Western years {low}-{high}, e.g. 2025 or 2024-2027 (era years such as 令和6年度〜令和9年度 work too; got {shown})",
+        )
+    start, end = years[0], years[-1]
+    if start > end:
+        raise InvalidQueryError(
+            f"年の範囲が逆です: {start}〜{end}（開始年を先に書いてください）",
+            f"the year range is reversed: {start}-{end} (put the start first)",
+        )
+    return start, end
+
+
+def make_filters(kinds: Any = None, chapter: Any = None, years: Any = None, *, service: KBService) -> Filters:
+    """The library's Filters for what the page (or an API caller) chose, each value checked."""
+    options: dict[str, Any] = {
+        "kinds": checked_kinds(kinds),
+        "chapter": service.resolve_chapter(checked_chapter(chapter)),
+    }
+    year_range = checked_years(years)
+    if year_range is not None:
+        # Filters.years (a chunk matches when it mentions a year in the range, 和暦 included)
+        # comes with kb.retrieve's year filter; without it, say so rather than ignore the range.
+        if "years" not in _FILTER_FIELDS:
+            raise InvalidQueryError(
+                "この版の検索は年での絞り込みにまだ対応していません。年の欄を空にしてください",
+                "this version of the search cannot filter by year yet; leave the years empty",
+            )
+        options["years"] = year_range
+    return Filters(**options)
 
 
 # --- chat ------------------------------------------------------------------------------------
@@ -89,18 +193,23 @@ def ask(
     chat: list[dict[str, Any]] | None,
     history: list[tuple[str, str]] | None,
     turns: list[str] | None,
+    years: Any = None,
 ) -> Iterator[tuple[Any, ...]]:
     """Stream an answer into the chat, then add its own sources block.
 
     Yields (chat, history, turns, notice next to the box, sources, last answer record, box).
     An empty chat starts a new conversation (history and sources are dropped with it).
+    ``years`` (「2024-2027」) restricts the passages the answer may use.
     """
-    chat = list(chat or [])
-    history, turns = (list(history or []), list(turns or [])) if chat else ([], [])
+    chat_value = chat
     skip = gr.skip()
+    chat = list(chat) if isinstance(chat, list) else []  # a malformed chat is refused below
+    history, turns = (list(history or []), list(turns or [])) if chat else ([], [])
     try:
+        check_chat(chat_value)
         _, answerer = service.require()
         question = validate_query(question, service.settings.max_query_chars, QUESTION)
+        filters = make_filters(years=years, service=service)
     except Exception as exc:  # shown to the user, never a stack trace
         yield chat, history, turns, error_html(friendly(exc)), skip, skip, skip
         return
@@ -110,7 +219,7 @@ def ask(
     ]
     yield chat, history, turns, "", skip, None, ""
     try:
-        stream = answerer.stream(question, history[-HISTORY_TURNS:])
+        stream = answerer.stream(question, history[-HISTORY_TURNS:], filters=filters)
         for partial in stream:  # cumulative texts
             chat[-1] = {"role": "assistant", "content": cards.chat_text(partial)}
             yield chat, history, turns, skip, skip, skip, skip
@@ -156,14 +265,21 @@ def vote(
 
 
 def search(
-    service: KBService, query: Any, mode: str, kinds: list[str] | None, chapter: str | None, k: float
+    service: KBService,
+    query: Any,
+    mode: Any,
+    kinds: Any,
+    chapter: Any,
+    k: Any,
+    years: Any = None,
 ) -> str:
-    """Ranked passages as HTML; ``chapter`` is a chapter heading ("" = all chapters).
-    The query is checked by the library (kb.query.validate_query with QUERY)."""
+    """Ranked passages as HTML; ``chapter`` is a chapter heading ("" = all chapters), ``years`` a
+    range typed as text (「2024-2027」, "" = all years). Values come unchecked from Gradio
+    (preprocess=False) and are checked here; the query by the library (kb.query.validate_query)."""
     try:
         kb, _ = service.require()
-        filters = Filters(kinds=tuple(kinds or ()), chapter=service.resolve_chapter(chapter))
-        hits = kb.search(query, mode=mode, k=int(k), filters=filters)
+        filters = make_filters(kinds, chapter, years, service=service)
+        hits = kb.search(query, mode=mode, k=validate_k(k), filters=filters)
         return search_results_html(query, hits, mode)
     except Exception as exc:  # shown to the user
         return error_html(friendly(exc))
@@ -182,6 +298,99 @@ def doc_sections(service: KBService, doc_name: str | None) -> tuple[Any, str]:
     choices = [(n.label, n.key) for n in nodes]
     text = doc.text[first.start : first.end]
     return gr.update(choices=choices, value=first.key), section_reader_html(doc, first.heading_path, text)
+
+
+# --- adding a document (the 資料 tab) ---------------------------------------------------------
+
+
+#: Gradio shows the progress of an event whose handler has a gr.Progress default; the tracker
+#: reports to whichever event is running (Gradio's per-event context), so one serves all users.
+UPLOAD_PROGRESS = gr.Progress()
+
+
+#: What the upload accepts: what ``kb add`` accepts.
+UPLOAD_SUFFIXES = tuple(SUPPORTED_SUFFIXES)
+
+
+def upload_limit_bytes() -> int:
+    """The largest file the app takes: the limit ``kb add`` itself applies (kb.ingest)."""
+    return int(MAX_INGEST_BYTES)
+
+
+def _uploaded_path(file: Any) -> Path:
+    """The server-side path of an uploaded file (Gradio's FileData as a dict), which must be in
+    Gradio's upload folder: an API caller could otherwise name any file on the server."""
+    path = file.get("path") if isinstance(file, dict) else None
+    if not isinstance(path, str) or not path.strip():
+        raise IngestError(
+            "ファイルを選んでから「追加」を押してください", "choose a file first, then press add"
+        )
+    resolved = Path(path).resolve()
+    if not resolved.is_relative_to(Path(gr.utils.get_upload_folder()).resolve()):
+        raise IngestError(
+            "アップロードされたファイルではありません。ファイルを選んで送ってください",
+            "not an uploaded file: upload the file itself",
+        )
+    return resolved
+
+
+def add_document(
+    service: KBService, file: Any, kind: Any, title: Any, progress: gr.Progress = UPLOAD_PROGRESS
+) -> tuple[Any, ...]:
+    """Add an uploaded PDF / Word / text / Markdown file the way ``kb add`` does (kb.ingest), then
+    move the app to the new build. Returns (message, document list, document picker, chapter
+    filter, status, upload box); on a refused file only the message changes."""
+    skip = gr.skip()
+    try:
+        kb, _ = service.require()
+        path = _uploaded_path(file)
+        limit = upload_limit_bytes()
+        size = path.stat().st_size if path.is_file() else 0
+        if size > limit:  # before any work: the same limit kb add applies, said before converting
+            raise IngestError(
+                f"ファイルが大きすぎます（{size / 2**20:.1f} MB、上限 {limit / 2**20:.1f} MB）: {path.name}（分割してから追加してください）",
+                f"file too large ({size / 2**20:.1f} MB, limit {limit / 2**20:.1f} MB): {path.name}; split it and add the parts",
+            )
+        kind = kind if kind else "other"
+        if not isinstance(kind, str) or not isinstance(title, str | None):
+            raise IngestError(
+                f"種類は {' / '.join(KINDS)} のいずれか、題名は文字列で指定してください",
+                f"kind must be one of {', '.join(KINDS)} and the title a string",
+            )
+
+        def report(stage: str, fraction: float) -> None:
+            progress(fraction, desc=stage)
+
+        report("資料を読み込んでいます / reading the file", 0.0)
+        added = ingest.add_document(  # the kb add code path
+            path,
+            service.settings,
+            kind=kind,
+            title=(title or "").strip() or None,
+            embedder=kb.retriever.embedder,  # the model already loaded, not a second copy
+            progress=report,
+        )
+        service.follow_current(force=True)  # the new build answers from the next request on
+    except Exception as exc:  # shown to the user
+        return error_html(friendly(exc)), skip, skip, skip, skip, skip
+    pages = f"、{added.pages} ページ" if added.pages else ""
+    passages = service.chunk_counts().get(added.doc_id, 0)
+    message = notice_html(
+        f"追加しました: 「{added.title}」（{added.source}{pages}、{passages} 区画）。検索とチャットで使えます。",
+        f"added {added.source} as {added.doc_id} ({passages} passages); search and chat use it now",
+        "ok",
+    )
+    for warning in added.warnings:  # kb.ingest writes them as "日本語 / English"
+        ja, _, en = warning.partition(" / ")
+        message += notice_html(ja, en, "warn")
+    return (
+        message,
+        documents_html(service),
+        gr.update(choices=document_choices(service)),
+        gr.update(choices=chapter_choices(service)),
+        status_html(service),
+        None,
+    )
 
 
 def read_section(service: KBService, doc_name: str | None, section: str | None) -> str:
