@@ -79,9 +79,7 @@ class Answerer:
         """Why answers are extractive although an LLM was configured ("" when nothing to say)."""
         return self.writer.note
 
-    def answer(
-        self, question: str, history: Sequence[Turn] = (), filters: Filters | None = None
-    ) -> Answer:
+    def answer(self, question: str, history: Sequence[Turn] = (), filters: Filters | None = None) -> Answer:
         """Answer ``question`` (follow-ups are resolved against ``history`` of (user, assistant)),
         from the passages ``filters`` allow."""
         return self.writer.write(self.draft(question, history, filters))
@@ -95,9 +93,7 @@ class Answerer:
         """
         return AnswerStream(iter(self.writer.stream(self.draft(question, history, filters))))
 
-    def draft(
-        self, question: str, history: Sequence[Turn] = (), filters: Filters | None = None
-    ) -> Draft:
+    def draft(self, question: str, history: Sequence[Turn] = (), filters: Filters | None = None) -> Draft:
         """Everything before writing: the resolved question, its passages and the extractive answer."""
         question = validate_query(question, self.settings.max_query_chars, QUESTION)
         query, asked, exclude_text = resolve(question, history)

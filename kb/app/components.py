@@ -17,6 +17,18 @@ from gradio.components.chatbot import ChatbotDataMessages
 from pydantic import ValidationError
 
 
+def unchecked(component: Any) -> Any:
+    """``component`` with Gradio's schema check of API values switched off, for an event with
+    ``preprocess=False`` whose handler checks the raw value itself. The API description stays.
+
+    The event must never send the component a ``gr.update``/``gr.skip()``: Gradio then rebuilds
+    it for the session from its constructor arguments, schema check included.
+    """
+    component.api_info()  # computed (and cached) from the schema while it is still set
+    component.data_model = None
+    return component
+
+
 @dataclass(frozen=True)
 class MalformedChat:
     """A chat value that is not a list of messages (kept for the error message)."""
@@ -44,6 +56,6 @@ def chat_history(**kwargs: Any) -> gr.Chatbot:
             return MalformedChat(payload)
         return strict(messages)
 
-    chat.data_model = None  # Gradio validates against it before preprocess, where nothing can answer
+    chat.data_model = None  # type: ignore[assignment]  # Gradio would validate before preprocess
     chat.preprocess = preprocess  # type: ignore[method-assign]
     return chat

@@ -15,7 +15,7 @@ import gradio as gr
 from starlette.middleware import Middleware
 
 from kb.app import handlers as h
-from kb.app.components import chat_history
+from kb.app.components import chat_history, unchecked
 from kb.app.middleware import LoginPageWithoutApi, NoRemoteFiles
 from kb.app.service import KBService
 from kb.config import Settings
@@ -159,12 +159,14 @@ def _documents_tab(service: KBService) -> dict[str, Any]:
     c["list"] = gr.HTML(h.documents_html(service), elem_id="doc-list")
     limit_mb = h.upload_limit_bytes() // 1024 // 1024
     with gr.Accordion("➕ 資料を追加 / add a document", open=False, elem_id="upload-box"):
-        c["file"] = gr.File(
-            label=f"PDF・Word (.docx)・テキスト (.txt / .md)、{limit_mb} MB まで / up to {limit_mb} MB",
-            file_types=list(h.UPLOAD_SUFFIXES),
-            file_count="single",
-            elem_id="upload",
-            height=110,
+        c["file"] = unchecked(
+            gr.File(
+                label=f"PDF・Word (.docx)・テキスト (.txt / .md)、{limit_mb} MB まで / up to {limit_mb} MB",
+                file_types=list(h.UPLOAD_SUFFIXES),
+                file_count="single",
+                elem_id="upload",
+                height=110,
+            )
         )
         with gr.Row(equal_height=True):
             c["kind"] = gr.Dropdown(

@@ -674,6 +674,9 @@ def test_filter_value_is_never_a_chroma_operator(built_kb: KnowledgeBase) -> Non
         ("/ask", ("EBPMとは？", [["EBPMとは？", "…"]])),
         ("/doc_sections", (["plan"],)),
         ("/read_section", ({"doc": "plan"}, 3)),
+        ("/add_document", ("abc", "other", "")),
+        ("/add_document", (5, ["plan"], "")),
+        ("/add_document", ({"path": "/etc/hostname"}, "other", "")),
     ],
 )
 def test_malformed_api_values_get_a_message(
@@ -686,7 +689,7 @@ def test_malformed_api_values_get_a_message(
         chat, notice, _sources, _box = out
         assert chat == [] and assert_message_or_result(notice) == "message" and "会話" in notice
     else:
-        markup = out if isinstance(out, str) else out[-1]
+        markup = out if isinstance(out, str) else out[0 if api == "/add_document" else -1]
         outcome = assert_message_or_result(markup, 'class="hits"', 'class="reader"')
         assert outcome == ("result" if args[2:3] == (None,) else "message"), markup[:300]
     assert "Traceback" not in caplog.text
