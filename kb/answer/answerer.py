@@ -80,7 +80,8 @@ class Answerer:
         return self.writer.note
 
     def answer(self, question: str, history: Sequence[Turn] = (), filters: Filters | None = None) -> Answer:
-        """Answer ``question`` (follow-ups are resolved against ``history`` of (user, assistant))."""
+        """Answer ``question`` (follow-ups are resolved against ``history`` of (user, assistant)),
+        from the passages ``filters`` allow."""
         return self.writer.write(self.draft(question, history, filters))
 
     def stream(
@@ -128,7 +129,8 @@ class Answerer:
     ) -> tuple[list[Hit], float]:
         """The hybrid top passages (as ``kb.search`` ranks them) and the best cosine similarity."""
         n = self.settings.answer_passages
-        hits = self.kb.search(query, mode="hybrid", k=min(100, n * 3 if exclude_text else n), filters=filters)
+        k = min(100, n * 3 if exclude_text else n)
+        hits = self.kb.search(query, mode="hybrid", k=k, filters=filters)
         if exclude_text:
             hits = [h for h in hits if not cited_in(h.text, exclude_text)]
         hits = [replace(h, rank=i) for i, h in enumerate(hits[:n], start=1)]

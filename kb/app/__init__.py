@@ -2,6 +2,9 @@
 
 - ``service``: :class:`KBService`, the KnowledgeBase and Answerer behind the UI (background build)
 - ``handlers``: the event handlers, plain functions over the service
+- ``inputs``: the checks of what the page or an API caller sent (kinds, chapter, k, years, chat)
+- ``components``: a gr.Chatbot whose malformed API value reaches the handler
+- ``middleware``: no remote ``/file=<URL>``, no API description on the login page
 - ``layout``: :func:`build_app` (the page, not served) and :func:`launch_app`
 - ``html``, ``cards``, ``outline``: the HTML fragments, per-answer sources, document outlines
 - ``cli``: :func:`main` for ``python app.py`` / ``python -m kb.app``

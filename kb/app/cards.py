@@ -61,8 +61,9 @@ def merge_citations(
 
 
 def card_html(card: Card, turn: int) -> str:
-    """A card: its [n] numbers (each an anchor), the section path, the passage with the quotes
-    marked, and the whole section folded underneath."""
+    """A card: its [n] numbers (each an anchor), the section path, the quotes on their own line
+    (shown on phones only), the passage with the quotes marked (open; folded on phones by
+    static/app.js) and the whole section folded underneath."""
     spans = card.quote_spans()
     anchors = "".join(f'<span class="cite-anchor" id="{cite_id(turn, n)}"></span>' for n in card.numbers[1:])
     numbers = "".join(f"[{n}]" for n in card.numbers)
@@ -80,12 +81,15 @@ def card_html(card: Card, turn: int) -> str:
             '<details class="cite-section"><summary>📄 この節の全文を読む / read the whole section'
             f" — {esc(where)}</summary>{passage_div(mark_spans(card.view.text, shifted, 'quote'))}</details>"
         )
+    quotes = "".join(f"<span>「{esc(q)}」</span>" for q in card.quotes)
     return (
         f'<div class="cite-card" id="{cite_id(turn, card.numbers[0])}" data-chunk-id="{esc(card.chunk.chunk_id)}"'
         f' data-numbers="{" ".join(str(n) for n in card.numbers)}">{anchors}'
         f'<div class="cite-head"><span class="cite-n">{numbers}</span> '
         f'<span class="cite-path">{esc(card.chunk.location)}</span>{page}</div>'
-        f"{passage_div(mark_spans(card.chunk.text, spans, 'quote'))}{section_block}</div>"
+        f'<div class="cite-quote">{quotes}</div>'
+        '<details class="cite-context" open><summary>前後の文 / the passage</summary>'
+        f"{passage_div(mark_spans(card.chunk.text, spans, 'quote'))}</details>{section_block}</div>"
     )
 
 

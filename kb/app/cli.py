@@ -5,13 +5,11 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import logging
-import re
 import sys
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
-from starlette.middleware import Middleware
 
 from kb.app.layout import TITLE, build_app, launch_app
 from kb.config import Settings, load_settings
@@ -29,37 +27,11 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-class NoRemoteFiles:
-    """ASGI middleware: refuses ``/file=<http(s) URL>`` (and the older ``/file/<URL>``).
-
-    For such a request Gradio fetches the URL itself and streams it back: a proxy to the
-    internet for anyone who can reach the app, and a DNS query to dns.google when the name does
-    not resolve to a public address. The app never serves remote files, so the route is closed.
-    """
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope.get("type") == "http" and _REMOTE_FILE.search(scope.get("path", "")):
-            await send(
-                {"type": "http.response.start", "status": 403, "headers": [(b"content-type", b"text/plain")]}
-            )
-            await send({"type": "http.response.body", "body": b"remote files are not served"})
-            return
-        await self.app(scope, receive, send)
-
-
-# The path is already percent-decoded by the server; any spelling of the scheme is refused.
-_REMOTE_FILE = re.compile(r"/file[=/]\s*[a-z][a-z0-9+.-]*:", re.IGNORECASE)
-
-
 def serve(
     demo: gr.Blocks, settings: Settings, host: str | None = None, port: int | None = None, **kwargs: Any
 ) -> Any:
     """:func:`launch_app` as ``python app.py`` runs it: never a public share link or an MCP server
-    (whatever GRADIO_SHARE / GRADIO_MCP_SERVER say), and no fetching of remote files."""
-    kwargs.setdefault("app_kwargs", {}).setdefault("middleware", []).append(Middleware(NoRemoteFiles))
+    (whatever GRADIO_SHARE / GRADIO_MCP_SERVER say)."""
     return launch_app(demo, settings, host, port, share=False, mcp_server=False, **kwargs)
 
 

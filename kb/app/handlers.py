@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
+from kb import ingest
 from kb.app import cards
 from kb.app.html import (
     KIND_LABELS,
@@ -23,11 +25,13 @@ from kb.app.html import (
     search_results_html,
     section_reader_html,
 )
+from kb.app.inputs import check_chat, make_filters
 from kb.app.service import InternalError, KBService
-from kb.errors import KBError
+from kb.corpus import KINDS
+from kb.errors import IngestError, KBError
 from kb.feedback import FeedbackStore
-from kb.query import QUESTION, validate_query
-from kb.retrieve import Filters
+from kb.ingest import MAX_INGEST_BYTES, SUPPORTED_SUFFIXES
+from kb.query import QUESTION, validate_k, validate_query
 
 log = logging.getLogger("kb.app")
 
@@ -71,8 +75,11 @@ def document_choices(service: KBService) -> list[tuple[str, str]]:
     return [(d.title, d.doc_id) for d in service.documents.values()]
 
 
-def kind_choices() -> list[tuple[str, str]]:
-    return [(f"{label} / {kind}", kind) for kind, label in KIND_LABELS.items() if kind != "other"]
+def kind_choices(include_other: bool = False) -> list[tuple[str, str]]:
+    """Document kinds as (label, kind); "other" only where a document is added."""
+    return [
+        (f"{label} / {kind}", kind) for kind, label in KIND_LABELS.items() if include_other or kind != "other"
+    ]
 
 
 def documents_html(service: KBService) -> str:
@@ -89,18 +96,23 @@ def ask(
     chat: list[dict[str, Any]] | None,
     history: list[tuple[str, str]] | None,
     turns: list[str] | None,
+    years: Any = None,
 ) -> Iterator[tuple[Any, ...]]:
     """Stream an answer into the chat, then add its own sources block.
 
     Yields (chat, history, turns, notice next to the box, sources, last answer record, box).
     An empty chat starts a new conversation (history and sources are dropped with it).
+    ``years`` (「2024-2027」) restricts the passages the answer may use.
     """
-    chat = list(chat or [])
-    history, turns = (list(history or []), list(turns or [])) if chat else ([], [])
+    chat_value = chat
     skip = gr.skip()
+    chat = list(chat) if isinstance(chat, list) else []  # a malformed chat is refused below
+    history, turns = (list(history or []), list(turns or [])) if chat else ([], [])
     try:
+        check_chat(chat_value)
         _, answerer = service.require()
         question = validate_query(question, service.settings.max_query_chars, QUESTION)
+        filters = make_filters(years=years, service=service)
     except Exception as exc:  # shown to the user, never a stack trace
         yield chat, history, turns, error_html(friendly(exc)), skip, skip, skip
         return
@@ -110,7 +122,7 @@ def ask(
     ]
     yield chat, history, turns, "", skip, None, ""
     try:
-        stream = answerer.stream(question, history[-HISTORY_TURNS:])
+        stream = answerer.stream(question, history[-HISTORY_TURNS:], filters=filters)
         for partial in stream:  # cumulative texts
             chat[-1] = {"role": "assistant", "content": cards.chat_text(partial)}
             yield chat, history, turns, skip, skip, skip, skip
@@ -156,14 +168,21 @@ def vote(
 
 
 def search(
-    service: KBService, query: Any, mode: str, kinds: list[str] | None, chapter: str | None, k: float
+    service: KBService,
+    query: Any,
+    mode: Any,
+    kinds: Any,
+    chapter: Any,
+    k: Any,
+    years: Any = None,
 ) -> str:
-    """Ranked passages as HTML; ``chapter`` is a chapter heading ("" = all chapters).
-    The query is checked by the library (kb.query.validate_query with QUERY)."""
+    """Ranked passages as HTML; ``chapter`` is a chapter heading ("" = all chapters), ``years`` a
+    range typed as text (「2024-2027」, "" = all years). Values come unchecked from Gradio
+    (preprocess=False) and are checked here; the query by the library (kb.query.validate_query)."""
     try:
         kb, _ = service.require()
-        filters = Filters(kinds=tuple(kinds or ()), chapter=service.resolve_chapter(chapter))
-        hits = kb.search(query, mode=mode, k=int(k), filters=filters)
+        filters = make_filters(kinds, chapter, years, service=service)
+        hits = kb.search(query, mode=mode, k=validate_k(k), filters=filters)
         return search_results_html(query, hits, mode)
     except Exception as exc:  # shown to the user
         return error_html(friendly(exc))
@@ -182,6 +201,100 @@ def doc_sections(service: KBService, doc_name: str | None) -> tuple[Any, str]:
     choices = [(n.label, n.key) for n in nodes]
     text = doc.text[first.start : first.end]
     return gr.update(choices=choices, value=first.key), section_reader_html(doc, first.heading_path, text)
+
+
+# --- adding a document (the 資料 tab) ---------------------------------------------------------
+
+
+#: Gradio shows the progress of an event whose handler has a gr.Progress default; the tracker
+#: reports to whichever event is running (Gradio's per-event context), so one serves all users.
+UPLOAD_PROGRESS = gr.Progress()
+
+
+#: What the upload accepts: what ``kb add`` accepts.
+UPLOAD_SUFFIXES = tuple(SUPPORTED_SUFFIXES)
+
+
+def upload_limit_bytes() -> int:
+    """The largest file the app takes: the limit ``kb add`` itself applies (kb.ingest)."""
+    return int(MAX_INGEST_BYTES)
+
+
+def _uploaded_path(file: Any) -> Path:
+    """The server-side path of an uploaded file (Gradio's FileData as a dict), which must be in
+    Gradio's upload folder: an API caller could otherwise name any file on the server."""
+    path = file.get("path") if isinstance(file, dict) else None
+    if not isinstance(path, str) or not path.strip():
+        raise IngestError(
+            "ファイルを選んでから「追加」を押してください", "choose a file first, then press add"
+        )
+    resolved = Path(path).resolve()
+    if not resolved.is_relative_to(Path(gr.utils.get_upload_folder()).resolve()):
+        raise IngestError(
+            "アップロードされたファイルではありません。ファイルを選んで送ってください",
+            "not an uploaded file: upload the file itself",
+        )
+    return resolved
+
+
+def add_document(
+    service: KBService, file: Any, kind: Any, title: Any, progress: gr.Progress = UPLOAD_PROGRESS
+) -> tuple[Any, ...]:
+    """Add an uploaded PDF / Word / text / Markdown file the way ``kb add`` does (kb.ingest), then
+    move the app to the new build. Returns (message, document list, document picker, chapter
+    filter, status, upload box); on a refused file only the message changes and the upload box
+    is emptied (a value, never an update: see kb.app.components.unchecked)."""
+    skip = gr.skip()
+    try:
+        kb, _ = service.require()
+        path = _uploaded_path(file)
+        limit = upload_limit_bytes()
+        size = path.stat().st_size if path.is_file() else 0
+        if size > limit:  # before any work: the same limit kb add applies, said before converting
+            raise IngestError(
+                f"ファイルが大きすぎます（{size / 2**20:.1f} MB、上限 {limit / 2**20:.1f} MB）: {path.name}（分割してから追加してください）",
+                f"file too large ({size / 2**20:.1f} MB, limit {limit / 2**20:.1f} MB): {path.name}; split it and add the parts",
+            )
+        kind = kind if kind else "other"
+        if not isinstance(kind, str) or not isinstance(title, str | None):
+            raise IngestError(
+                f"種類は {' / '.join(KINDS)} のいずれか、題名は文字列で指定してください",
+                f"kind must be one of {', '.join(KINDS)} and the title a string",
+            )
+
+        def report(stage: str, fraction: float) -> None:
+            progress(fraction, desc=stage)
+
+        report("資料を読み込んでいます / reading the file", 0.0)
+        added = ingest.add_document(  # the kb add code path
+            path,
+            service.settings,
+            kind=kind,
+            title=(title or "").strip() or None,
+            embedder=kb.retriever.embedder,  # the model already loaded, not a second copy
+            progress=report,
+        )
+        service.follow_current(force=True)  # the new build answers from the next request on
+    except Exception as exc:  # shown to the user
+        return error_html(friendly(exc)), skip, skip, skip, skip, None
+    pages = f"、{added.pages} ページ" if added.pages else ""
+    passages = service.chunk_counts().get(added.doc_id, 0)
+    message = notice_html(
+        f"追加しました: 「{added.title}」（{added.source}{pages}、{passages} 区画）。検索とチャットで使えます。",
+        f"added {added.source} as {added.doc_id} ({passages} passages); search and chat use it now",
+        "ok",
+    )
+    for warning in added.warnings:  # kb.ingest writes them as "日本語 / English"
+        ja, _, en = warning.partition(" / ")
+        message += notice_html(ja, en, "warn")
+    return (
+        message,
+        documents_html(service),
+        gr.update(choices=document_choices(service)),
+        gr.update(choices=chapter_choices(service)),
+        status_html(service),
+        None,
+    )
 
 
 def read_section(service: KBService, doc_name: str | None, section: str | None) -> str:

@@ -145,30 +145,59 @@ def ready_html(documents: int, chunks: int, built_at: str, note: str = "") -> st
 # --- search ----------------------------------------------------------------------------------
 
 
+def _hit_html(h: Any, terms: Sequence[str]) -> str:
+    kind = KIND_LABELS.get(h.kind, h.kind)
+    weak = ' data-weak="true"' if getattr(h, "weak", False) else ""
+    return (
+        f'<li class="hit" data-rank="{int(h.rank)}" data-chunk-id="{esc(h.chunk_id)}"{weak}>'
+        f'<div class="hit-head"><span class="hit-rank">{int(h.rank)}</span> '
+        f'<span class="hit-path">{esc(h.location)}</span>'
+        f' <span class="badge">{esc(kind)}</span>'
+        f' <span class="hit-score">score {float(h.score):.4f}</span></div>'
+        f"{passage_div(highlight_terms(h.text, terms))}</li>"
+    )
+
+
 def search_results_html(query: str, hits: Sequence[Any], mode: str) -> str:
-    """Ranked hits (kb.retrieve.Hit) with rank, section path, score and the query terms marked."""
+    """Ranked hits (kb.retrieve.Hit) with rank, section path, score and the query terms marked.
+
+    Weak hits (found by meaning alone, below ``Settings.relevance_floor``) come after the strong
+    ones, folded under 「関連が弱い結果」; when every hit is weak, the page first says that no
+    clearly matching passage was found and shows them unfolded but faded.
+    """
     if not hits:
         return notice_html(
             f"「{query}」に該当する箇所は見つかりませんでした。言葉を変えるか、絞り込みを外してください。",
             "No matching passages: try other words or remove the filters.",
         )
     terms = query_terms(query)
-    items = []
-    for h in hits:
-        kind = KIND_LABELS.get(h.kind, h.kind)
-        items.append(
-            f'<li class="hit" data-rank="{int(h.rank)}" data-chunk-id="{esc(h.chunk_id)}">'
-            f'<div class="hit-head"><span class="hit-rank">{int(h.rank)}</span> '
-            f'<span class="hit-path">{esc(h.location)}</span>'
-            f' <span class="badge">{esc(kind)}</span>'
-            f' <span class="hit-score">score {float(h.score):.4f}</span></div>'
-            f"{passage_div(highlight_terms(h.text, terms))}</li>"
+    strong = [h for h in hits if not getattr(h, "weak", False)]
+    weak = [h for h in hits if getattr(h, "weak", False)]
+    parts = []
+    if strong:
+        parts.append(
+            f'<div class="hits-head">「{esc(query)}」の検索結果 {len(strong)} 件（{esc(mode)}） / '
+            f"{len(strong)} results</div>"
+            f'<ol class="hit-list">{"".join(_hit_html(h, terms) for h in strong)}</ol>'
         )
-    head = (
-        f'<div class="hits-head">「{esc(query)}」の検索結果 {len(hits)} 件（{esc(mode)}） / '
-        f"{len(hits)} results</div>"
-    )
-    return f'<div class="hits">{head}<ol class="hit-list">{"".join(items)}</ol></div>'
+    else:
+        parts.append(
+            notice_html(
+                f"「{query}」にはっきり一致する箇所は見つかりませんでした。"
+                "意味の近い箇所を「関連が弱い結果」として示します。言葉を変えるか、絞り込みを外してください。",
+                "No clearly matching passage was found; the nearest passages by meaning are shown below "
+                "as weakly related. Try other words or remove the filters.",
+                "warn",
+            )
+        )
+    if weak:
+        unfolded = "" if strong else " open"
+        parts.append(
+            f'<details class="weak-hits" data-count="{len(weak)}"{unfolded}>'
+            f'<summary class="weak-head">関連が弱い結果 {len(weak)} 件 / weakly related ({len(weak)})</summary>'
+            f'<ol class="hit-list">{"".join(_hit_html(h, terms) for h in weak)}</ol></details>'
+        )
+    return f'<div class="hits" data-strong="{len(strong)}" data-weak="{len(weak)}">{"".join(parts)}</div>'
 
 
 # --- documents -------------------------------------------------------------------------------

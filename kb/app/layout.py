@@ -12,8 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
+from starlette.middleware import Middleware
 
 from kb.app import handlers as h
+from kb.app.components import chat_history, unchecked
+from kb.app.middleware import LoginPageWithoutApi, NoRemoteFiles
 from kb.app.service import KBService
 from kb.config import Settings
 from kb.feedback import FeedbackStore
@@ -52,11 +55,24 @@ def _header() -> None:
     )
 
 
+def _years_box(elem_id: str) -> gr.Textbox:
+    """The year filter: a range of Western years typed as text (checked by the handler)."""
+    return gr.Textbox(
+        value="",
+        label="年で絞り込む（西暦） / years",
+        placeholder="例: 2024-2027（空欄＝すべて）",
+        scale=1,
+        min_width=150,
+        max_lines=1,
+        elem_id=elem_id,
+    )
+
+
 def _chat_tab() -> dict[str, Any]:
     c: dict[str, Any] = {}
     with gr.Row(elem_id="chat-row", equal_height=False):
         with gr.Column(scale=3, min_width=300, elem_id="chat-col"):
-            c["chat"] = gr.Chatbot(
+            c["chat"] = chat_history(
                 label="質問と回答 / conversation",
                 height=360,
                 elem_id="chat",
@@ -74,6 +90,8 @@ def _chat_tab() -> dict[str, Any]:
                 )
                 c["send"] = gr.Button("送信 / Ask", variant="primary", scale=1, min_width=72, elem_id="ask")
             c["notice"] = gr.HTML(elem_id="ask-notice")
+            with gr.Accordion("絞り込み / filter", open=False, elem_id="chat-filters"):
+                c["years"] = _years_box("chat-years")
             with gr.Row(elem_id="examples"):
                 c["examples"] = [
                     gr.Button(ex, size="sm", elem_classes=["example"], min_width=0, scale=0)
@@ -130,6 +148,7 @@ def _search_tab(settings: Settings, service: KBService) -> dict[str, Any]:
             elem_id="chapter",
             allow_custom_value=True,
         )
+        c["years"] = _years_box("search-years")
         c["k"] = gr.Slider(1, 20, value=settings.default_k, step=1, label="表示件数 / results (k)", scale=1)
     c["results"] = gr.HTML(elem_id="results")
     return c
@@ -138,6 +157,34 @@ def _search_tab(settings: Settings, service: KBService) -> dict[str, Any]:
 def _documents_tab(service: KBService) -> dict[str, Any]:
     c: dict[str, Any] = {}
     c["list"] = gr.HTML(h.documents_html(service), elem_id="doc-list")
+    limit_mb = h.upload_limit_bytes() // 1024 // 1024
+    with gr.Accordion("➕ 資料を追加 / add a document", open=False, elem_id="upload-box"):
+        c["file"] = unchecked(
+            gr.File(
+                label=f"PDF・Word (.docx)・テキスト (.txt / .md)、{limit_mb} MB まで / up to {limit_mb} MB",
+                file_types=list(h.UPLOAD_SUFFIXES),
+                file_count="single",
+                elem_id="upload",
+                height=110,
+            )
+        )
+        with gr.Row(equal_height=True):
+            c["kind"] = gr.Dropdown(
+                h.kind_choices(include_other=True),
+                value="other",
+                label="種類 / kind",
+                scale=1,
+                min_width=140,
+                elem_id="upload-kind",
+            )
+            c["title"] = gr.Textbox(
+                label="題名（任意） / title (optional)",
+                placeholder="空欄なら文書の題名かファイル名",
+                scale=2,
+                elem_id="upload-title",
+            )
+        c["add"] = gr.Button("追加して索引を更新 / add and re-index", variant="primary", elem_id="add-doc")
+        c["add_msg"] = gr.HTML(elem_id="add-msg")
     with gr.Row():
         c["doc"] = gr.Dropdown(
             h.document_choices(service),
@@ -177,7 +224,7 @@ def build_app(settings: Settings, kb: KnowledgeBase | None = None) -> gr.Blocks:
                 d = _documents_tab(service)
 
         ask = partial(h.ask, service)
-        ask_in = [c["question"], c["chat"], c["history"], c["turns"]]
+        ask_in = [c["question"], c["chat"], c["history"], c["turns"], c["years"]]
         ask_out = [c["chat"], c["history"], c["turns"], c["notice"], c["sources"], c["last"], c["question"]]
         # KB work shares one queue slot: the MeCab tagger and the model are not thread-safe.
         gr.on(
@@ -200,16 +247,35 @@ def build_app(settings: Settings, kb: KnowledgeBase | None = None) -> gr.Blocks:
         gr.on(
             [s["query"].submit, s["go"].click],
             partial(h.search, service),
-            [s["query"], s["mode"], s["kinds"], s["chapter"], s["k"]],
+            [s["query"], s["mode"], s["kinds"], s["chapter"], s["k"], s["years"]],
             s["results"],
             api_name="search",
             concurrency_id="kb",
+            # Raw values reach the handler, which checks them with a bilingual message: Gradio's
+            # own choice and range checks would fail with a traceback and an English-only error.
+            preprocess=False,
+        )
+        d["add"].click(
+            partial(h.add_document, service),
+            [d["file"], d["kind"], d["title"]],
+            [d["add_msg"], d["list"], d["doc"], s["chapter"], status, d["file"]],
+            api_name="add_document",
+            concurrency_id="kb",  # re-indexing uses the loaded model and tagger: one at a time
+            preprocess=False,  # the handler checks the file and says why it cannot be added
         )
         d["doc"].change(
-            partial(h.doc_sections, service), d["doc"], [d["section"], d["reader"]], api_name="doc_sections"
+            partial(h.doc_sections, service),
+            d["doc"],
+            [d["section"], d["reader"]],
+            api_name="doc_sections",
+            preprocess=False,
         )
         d["section"].input(
-            partial(h.read_section, service), [d["doc"], d["section"]], d["reader"], api_name="read_section"
+            partial(h.read_section, service),
+            [d["doc"], d["section"]],
+            d["reader"],
+            api_name="read_section",
+            preprocess=False,
         )
 
         def watch_status():  # type: ignore[no-untyped-def]
@@ -238,7 +304,11 @@ def build_app(settings: Settings, kb: KnowledgeBase | None = None) -> gr.Blocks:
 def launch_app(
     demo: gr.Blocks, settings: Settings, host: str | None = None, port: int | None = None, **kwargs: Any
 ) -> Any:
-    """Serve ``demo`` with the app's theme, CSS and script (login when a user and password are set)."""
+    """Serve ``demo`` with the app's theme, CSS and script (login when a user and password are set),
+    never fetching remote files and with no API description on the login page."""
+    guards = [Middleware(NoRemoteFiles), Middleware(LoginPageWithoutApi)]
+    app_kwargs = dict(kwargs.pop("app_kwargs", None) or {})
+    app_kwargs["middleware"] = [*app_kwargs.get("middleware", []), *guards]
     auth = None
     if settings.app_auth_user and settings.app_auth_password:
         auth = (settings.app_auth_user, settings.app_auth_password)
@@ -251,5 +321,6 @@ def launch_app(
         css_paths=[CSS_PATH],
         js=JS_PATH.read_text(encoding="utf-8"),
         footer_links=[],
+        app_kwargs=app_kwargs,
         **kwargs,
     )

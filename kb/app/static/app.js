@@ -23,4 +23,15 @@
       requestAnimationFrame(() => input.select());
     }
   });
+  // Phones: a citation card shows its quotes; its passage is folded until tapped (the sources
+  // block is re-rendered after every answer, so new cards are folded as they appear).
+  const phone = window.matchMedia("(max-width: 640px)");
+  const fold = () => {
+    if (!phone.matches) return;
+    for (const d of document.querySelectorAll("#answer-panel details.cite-context[open]:not([data-folded])")) {
+      d.open = false;
+      d.dataset.folded = "1";
+    }
+  };
+  new MutationObserver(fold).observe(document.body, { childList: true, subtree: true });
 }
