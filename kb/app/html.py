@@ -158,6 +158,15 @@ def _hit_html(h: Any, terms: Sequence[str]) -> str:
     )
 
 
+def expansions_html(expansions: Sequence[Any]) -> str:
+    """The synonyms searched for typed words the corpus lacks (kb/expand.py), one line."""
+    pairs = "、".join(f"{esc(e.typed)} → {esc('・'.join(e.synonyms))}" for e in expansions)
+    return (
+        f'<div class="searched expansions">🔍 計画書にない語を言い換えて検索しました / '
+        f"also searched as: {pairs}</div>"
+    )
+
+
 def search_results_html(query: str, hits: Sequence[Any], mode: str) -> str:
     """Ranked hits (kb.retrieve.Hit) with rank, section path, score and the query terms marked.
 
@@ -172,6 +181,7 @@ def search_results_html(query: str, hits: Sequence[Any], mode: str) -> str:
         )
     terms = query_terms(query)
     strong = [h for h in hits if not getattr(h, "weak", False)]
+    expansions = getattr(hits[0], "expansions", ())
     weak = [h for h in hits if getattr(h, "weak", False)]
     parts = []
     if strong:
@@ -190,6 +200,10 @@ def search_results_html(query: str, hits: Sequence[Any], mode: str) -> str:
                 "warn",
             )
         )
+    if expansions:
+        # Synonyms were searched for words the plan never uses: show them, so a surprising hit
+        # can be traced to the word that brought it.
+        parts.insert(0, expansions_html(expansions))
     if weak:
         unfolded = "" if strong else " open"
         parts.append(

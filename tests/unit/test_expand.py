@@ -95,3 +95,16 @@ def test_keyword_search_reports_what_it_searched() -> None:
     # Off: the typed word alone finds nothing.
     off = Retriever(chunks, index, None, None, load_settings(env={}).replace(expansion_weight=0.0))
     assert off.search("家から打ち合わせに参加できる？", mode="keyword", k=5) == []
+
+
+def test_the_search_page_names_the_synonyms_it_searched() -> None:
+    from kb.app.html import search_results_html
+    from kb.chunk import Chunk
+    from kb.retrieve import Hit
+
+    chunk = Chunk("c1", "plan", "計画", "plan", ("第1章",), 0, 6, "会議の進め方")
+    [found] = expand_query("打ち合わせの<b>やり方", {"会議"}, table("会議\t打ち合わせ"))
+    page = search_results_html("打ち合わせの<b>やり方", [Hit(1, 0.5, chunk, expansions=(found,))], "hybrid")
+    assert "打ち合わせ → 会議" in page and "also searched as" in page
+    assert "<b>" not in page  # typed text is escaped everywhere
+    assert "also searched as" not in search_results_html("会議", [Hit(1, 0.5, chunk)], "hybrid")
