@@ -36,6 +36,7 @@ from typing import Any
 from eval.metrics import Question, is_relevant, load_question_file, percentile, split_names
 from eval.report import markdown_table
 from eval.retrieval import DEFAULT_TORCH_THREADS, display_path, open_kb, torch_threads
+from kb.answer.patterns import WESTERN_GLOSS
 from kb.errors import KBError
 from kb.knowledge import KnowledgeBase
 
@@ -80,9 +81,12 @@ def first_line(answer_text: str) -> str:
 def content_checks(question: Question, answer: Any) -> tuple[bool, bool, bool]:
     """(evidence in answer or quotes, evidence in the first line, subject error)."""
     if answer.answerable and question.answerable:
+        # The Western years the answer adds after era years (令和6年度（2024年度）) are not the
+        # plan's words: evidence is looked for in the text without them.
+        text = WESTERN_GLOSS.sub("", answer.answer)
         quotes = " ".join(c.quote for c in answer.citations)
-        in_answer = is_relevant(answer.answer + " " + quotes, question.evidence)
-        return in_answer, is_relevant(first_line(answer.answer), question.evidence), False
+        in_answer = is_relevant(text + " " + quotes, question.evidence)
+        return in_answer, is_relevant(first_line(text), question.evidence), False
     if answer.answerable and not question.answerable:
         return False, False, bool(_FIGURE.search(first_line(answer.answer)))
     return False, False, False

@@ -93,7 +93,7 @@ class Answerer:
     def draft(self, question: str, history: Sequence[Turn] = ()) -> Draft:
         """Everything before writing: the resolved question, its passages and the extractive answer."""
         question = validate_query(question, self.settings.max_query_chars, QUESTION)
-        query, asked, exclude_text = resolve(question, history)
+        query, asked, exclude_text = resolve(question, history, self.settings.max_query_chars)
         q = analyse(query, asked=asked)
         hits, best_cosine = self.retrieve(q.query, exclude_text)
         w = self.weights

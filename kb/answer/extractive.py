@@ -16,6 +16,7 @@ from kb.answer.question import Question, answer_shape
 from kb.answer.types import Answer, Candidate, Citation, Draft
 from kb.answer.weights import AnswerWeights
 from kb.chunk import Chunk
+from kb.era import with_western
 from kb.retrieve import Hit
 from kb.text import normalize, sentence_spans
 
@@ -201,9 +202,10 @@ def cite(pairs: Sequence[tuple[Hit, str]]) -> tuple[Citation, ...]:
 
 
 def display_quote(quote: str) -> str:
-    """A quote as the answer text shows it: line breaks the PDF left inside a phrase dropped and
-    no final full stop (the citation keeps the verbatim quote)."""
-    return re.sub(r"\s*\n\s*", "", quote).removesuffix("。")
+    """A quote as the answer text shows it: line breaks the PDF left inside a phrase dropped, no
+    final full stop, and each era year followed by its Western year (令和6年度（2024年度）), since
+    staff count in both. The citation keeps the verbatim quote."""
+    return with_western(re.sub(r"\s*\n\s*", "", quote).removesuffix("。"))
 
 
 def with_marker(quote: str, n: int) -> str:
@@ -214,7 +216,8 @@ def with_marker(quote: str, n: int) -> str:
 def cited_in(chunk_text: str, answer_text: str) -> bool:
     """True when a sentence of a previous answer was quoted from this chunk."""
     body = re.sub(r"\[\d+\]", "", answer_text.split(P.SUGGESTIONS_LABEL)[0])
-    pieces = [p.strip() for p in re.split(r"[。\n]", body)]
+    # Western years shown after era years are not the plan's words (unless the plan wrote them).
+    pieces = [p.strip() for text in (body, P.WESTERN_GLOSS.sub("", body)) for p in re.split(r"[。\n]", text)]
     return any(len(p) >= 10 and p in chunk_text for p in pieces)
 
 

@@ -99,3 +99,6 @@ NEIGHBOUR_TEXT = "計画書には「{focus}」の記載はありません。"
 NEIGHBOUR_CITY_TEXT = "計画書には枚方市の「{focus}」の記載はありません。"
 NEIGHBOUR_LABEL = "参考（質問とは別の事柄についての記載です）:"
 LOW_CONFIDENCE = "「{quote}」と書かれた箇所があります"
+#: The Western year kb.era.with_western writes after an era year in answer text (令和6年度（2024年度）):
+#: taken out again wherever answer text is compared with the plan's own words.
+WESTERN_GLOSS = re.compile(r"（[0-9]{4}年度?）")
