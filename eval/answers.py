@@ -17,7 +17,8 @@ Writes ``DIR/answers.jsonl`` (one answer per question), ``DIR/answers_metrics.js
 * subject errors: answered unanswerable questions whose answer states a figure or a date — a
   number about something else, presented as the answer.
 
-Rates are given per split, per question type (the first type tag) and per focus tag.
+Rates are given per split, per question type (the first type tag), per focus tag, and for the
+plan-worded questions (none of the colloquial, near_miss, western_year, session tags).
 """
 
 from __future__ import annotations
@@ -195,6 +196,8 @@ def _problems(runs: Sequence[AnswerRun]) -> dict[str, list[str]]:
 
 
 FOCUS_TAGS = ("colloquial", "near_miss", "western_year", "session", "paraphrase")
+#: Focus tags whose questions are not worded from the plan (paraphrase questions still are).
+_NOT_PLAN_WORDED = {"colloquial", "near_miss", "western_year", "session"}
 
 
 def _groups(runs: Sequence[AnswerRun]) -> dict[str, dict[str, dict[str, Any]]]:
@@ -205,6 +208,8 @@ def _groups(runs: Sequence[AnswerRun]) -> dict[str, dict[str, dict[str, Any]]]:
         groups: dict[str, list[AnswerRun]] = {}
         for r in in_split:
             groups.setdefault(f"type:{r.question.primary_type}", []).append(r)
+            if not _NOT_PLAN_WORDED & set(r.question.tags):
+                groups.setdefault("plan-worded", []).append(r)
             for tag in FOCUS_TAGS:
                 if tag in r.question.tags:
                     groups.setdefault(f"tag:{tag}", []).append(r)
