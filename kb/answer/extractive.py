@@ -193,7 +193,8 @@ def confidence(
         return 0.0
     support = max((c.support for c in cands if c.agrees), default=0.0)
     texts = [normalize(h.text + " " + h.section) for h in hits]
-    focus = 1.0 if any(q.focus_found(t) for t in texts) else 0.0
+    # A naming question describes what it asks about in its own words: no phrase of it need occur.
+    focus = 1.0 if q.naming or any(q.focus_found(t) for t in texts) else 0.0
     total = sum(stats.idf(t) for t in q.terms)
     unknown = sum(stats.idf(t) for t in q.terms if stats.df(t) == 0) / total if total else 0.0
     semantic = min(1.0, max(0.0, (cosine - w.semantic_floor) / w.semantic_span))

@@ -20,12 +20,14 @@ FRAME_NOUNS = frozenset(
     "予定 担当 担当課 目的 方法 特徴 概要 状況 それぞれ 今 定義 感じ 数 規模 呼び名 呼び方".split()
 )
 INTERROGATIVES = tuple("何 いく 幾 どこ どれ どの 誰 だれ いつ どう なに なん どんな".split())
-#: 「…とは」 asks for a definition; 「…のことを何て言う？」「…の仕組みの名前は？」 ask for the term
-#: that a description defines, which the same glossary line answers.
-DEFINITION_Q = re.compile(
-    r"(?<!こ)とは|って何|ってなに|意味|定義|何のこと|(何|なん)(て|と)(言|い|呼|よ)|呼び名|呼び方"
+#: 「…のことを何て言う？」「…の仕組みの名前は？」 ask for the term a description defines: the
+#: question describes it in its own words, so the term itself cannot be in the question.
+NAMING_Q = re.compile(
+    r"(何|なん)(て|と)(言|い|呼|よ)|呼び名|呼び方"
     r"|(仕組み|やり方|方法|形態|こと|もの|制度|考え方|サービス|技術|手法|取り組み)の(名前|名称)"
 )
+#: 「…とは」 asks for a definition; a naming question is answered by the same glossary line.
+DEFINITION_Q = re.compile(rf"(?<!こ)とは|って何|ってなに|意味|定義|何のこと|{NAMING_Q.pattern}")
 DATE_Q = re.compile(r"いつ|何年(?!間|ごと|おき)|何月|何日|時期|期限|日付|決定日|施行日")
 #: (question pattern, counter the answer must carry; "" = any number)
 NUMBER_Q = tuple(
@@ -55,7 +57,7 @@ ORDINAL = re.compile(
     r"|基本目標\s*[0-9]+(?![0-9])"
 )
 WHO_Q = re.compile(
-    r"誰(?!も|か)|だれ(?!も|か)|どなた|どこ(?!まで|でも|か(?!ら))|どの課|どの部|部署|担当|所管|省庁|発行元|どの機関|どの組織|名前"
+    r"誰(?!も|か)|だれ(?!も|か)|どなた|どこ(?!まで|でも|か(?!ら))|どの課|どの部|部署|担当(?![とにへ])|所管|省庁|発行元|どの機関|どの組織|名前"
 )
 
 # -- answers ----------------------------------------------------------------------------------
@@ -84,6 +86,8 @@ LEADING_MARK = re.compile(r"^[\s・･\-－*●○◆■□✓⇒]+")
 #: redirects (「次節、…のとおり」) are not answers.
 SKIP_LINE = re.compile(
     r"^(掲載ページ|図表|\(出典\)|（出典）|『[^』]*』\s*P[0-9]|関連する法令・制度・指針等)|^[^:：]{1,40}[:：]\s*次節、"
+    # a piece of a figure cut mid-word by the PDF (「ービスデザイン…」) reads as nonsense
+    r"|^[ーぁぃぅぇぉっゃゅょゎァィゥェォッャュョヮ]"
 )
 #: A row label (「施策の方向性: 」) or a connective (「また、」) that opens a sentence: the quote
 #: starts after it, so the answer never begins with one.

@@ -24,6 +24,7 @@ class Question:
     focus: tuple[str, ...]  # the last noun phrase: what is asked about, as its nouns
     verbs: tuple[str, ...] = ()  # verb phrases as written; they only help choose sentences
     ordinals: tuple[str, ...] = ()  # 第3期, 第4章 …: which part of the plan is meant
+    naming: bool = False  # asks for the term a description defines (「…を何て言う？」)
 
     def focus_found(self, text: str) -> bool:
         return not self.focus or "".join(self.focus) in text or all(p in text for p in self.focus)
@@ -96,7 +97,8 @@ def analyse(query: str, asked: str | None = None) -> Question:
     nouns = list(dict.fromkeys([*ordinals, *nouns]))
     # A one-character phrase (「市に」「気を付ける」) says too little to require it in a passage.
     focus = tuple(phrases[-1]) if phrases and len("".join(phrases[-1])) > 1 else ()
-    return Question(query, qtype, counter, tuple(nouns), focus, tuple(verbs), tuple(ordinals))
+    naming = qtype == "definition" and bool(P.NAMING_Q.search(own))
+    return Question(query, qtype, counter, tuple(nouns), focus, tuple(verbs), tuple(ordinals), naming)
 
 
 def answer_shape(q: Question, sentence: str, kind: str) -> tuple[bool, float]:
