@@ -88,6 +88,9 @@ SKIP_LINE = re.compile(
     r"^(掲載ページ|図表|\(出典\)|（出典）|『[^』]*』\s*P[0-9]|関連する法令・制度・指針等)|^[^:：]{1,40}[:：]\s*次節、"
     # a piece of a figure cut mid-word by the PDF (「ービスデザイン…」) reads as nonsense
     r"|^[ーぁぃぅぇぉっゃゅょゎァィゥェォッャュョヮ]"
+    # labels that only name a part: 【基本目標1】, a table's header row 「基本目標 ／ 第3期の取り組み」,
+    # a numbered heading 「2. 自治体にとってのオープンデータの意義（1）」
+    r"|^【[^】]*】$|^[^。]{1,30}\s／\s[^。]{1,30}$|^[0-9]+\.\s[^。、]{1,30}$"
 )
 #: A row label (「施策の方向性: 」) or a connective (「また、」) that opens a sentence: the quote
 #: starts after it, so the answer never begins with one.

@@ -51,3 +51,8 @@ def test_a_question_naming_a_row_gets_that_row() -> None:
     hits = [Hit(1, 1.0, CHUNKS[2])]
     best = choose(candidates(q, hits, STATS, AnswerWeights()), AnswerWeights())[0]
     assert best.quote == "市民の待ち時間の短縮"
+
+
+def test_labels_that_only_name_a_part_are_not_quoted() -> None:
+    text = "【基本目標1】\n基本目標 ／ 第3期の取り組み\n2. 自治体にとってのオープンデータの意義（1）\n本市は窓口を改善します。"
+    assert [quote for quote, _ in quotable_sentences(text)] == ["本市は窓口を改善します。"]
