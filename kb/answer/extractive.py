@@ -83,7 +83,8 @@ def quotable_sentences(text: str) -> list[tuple[str, str]]:
             if P.SKIP_LINE.match(quote):
                 continue
             label = P.LEADING_LABEL.match(quote)
-            quote = quote[label.end() :].strip() if label else quote
+            # a bullet can follow the label (「期待する効果: ・…」)
+            quote = P.LEADING_MARK.sub("", quote[label.end() :]).strip() if label else quote
             if len(quote) >= 6 and not P.SKIP_LINE.match(quote):
                 out.append((quote, label.group(1) or "" if label else ""))
     return out

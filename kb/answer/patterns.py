@@ -113,8 +113,10 @@ NATION_A = re.compile(r"全国|国内|日本|我が国|わが国|国民|政府|�
 CITY_A = re.compile(r"枚方|本市|市内|市民|庁内|本庁|市役所")
 #: Where a sentence passes from one event to the next (「…を開始し、その後…」「…であり、…」).
 CLAUSE_CUT = re.compile(r"(?<=[しり])、")
-NEIGHBOUR_TEXT = "計画書には「{focus}」の記載はありません。"
-NEIGHBOUR_CITY_TEXT = "計画書には枚方市の「{focus}」の記載はありません。"
+NEIGHBOUR_TEXT = "計画書には「{focus}」{asked}の記載はありません。"
+NEIGHBOUR_CITY_TEXT = "計画書には枚方市の「{focus}」{asked}の記載はありません。"
+#: What a typed question asks about its subject: the plan may name the subject but not this.
+ASKED_MEASURE = {"date": "の時期", "number": "の数値", "who": "の担当・主体"}
 NEIGHBOUR_LABEL = "参考（質問とは別の事柄についての記載です）:"
 LOW_CONFIDENCE = "「{quote}」と書かれた箇所があります"
 #: The Western year kb.era.with_western writes after an era year in answer text (令和6年度（2024年度）):

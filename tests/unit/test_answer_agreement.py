@@ -56,3 +56,8 @@ def test_a_question_naming_a_row_gets_that_row() -> None:
 def test_labels_that_only_name_a_part_are_not_quoted() -> None:
     text = "【基本目標1】\n基本目標 ／ 第3期の取り組み\n2. 自治体にとってのオープンデータの意義（1）\n本市は窓口を改善します。"
     assert [quote for quote, _ in quotable_sentences(text)] == ["本市は窓口を改善します。"]
+
+
+def test_a_bullet_after_a_row_label_is_not_quoted() -> None:
+    text = "期待する効果: ・手続きに要する負担の低減"
+    assert quotable_sentences(text) == [("手続きに要する負担の低減", "期待する効果")]
