@@ -17,7 +17,8 @@ Writes ``DIR/answers.jsonl`` (one answer per question), ``DIR/answers_metrics.js
 * subject errors: answered unanswerable questions whose answer states a figure or a date — a
   number about something else, presented as the answer.
 
-Rates are given per split, per question type (the first type tag) and per focus tag.
+Rates are given per split, per question type (the first type tag), per focus tag, and for the
+plan-worded questions (none of the colloquial, near_miss, western_year, session tags).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from typing import Any
 from eval.metrics import Question, is_relevant, load_question_file, percentile, split_names
 from eval.report import markdown_table
 from eval.retrieval import DEFAULT_TORCH_THREADS, display_path, open_kb, torch_threads
+from kb.answer.patterns import WESTERN_GLOSS
 from kb.errors import KBError
 from kb.knowledge import KnowledgeBase
 
@@ -80,9 +82,12 @@ def first_line(answer_text: str) -> str:
 def content_checks(question: Question, answer: Any) -> tuple[bool, bool, bool]:
     """(evidence in answer or quotes, evidence in the first line, subject error)."""
     if answer.answerable and question.answerable:
+        # The Western years the answer adds after era years (令和6年度（2024年度）) are not the
+        # plan's words: evidence is looked for in the text without them.
+        text = WESTERN_GLOSS.sub("", answer.answer)
         quotes = " ".join(c.quote for c in answer.citations)
-        in_answer = is_relevant(answer.answer + " " + quotes, question.evidence)
-        return in_answer, is_relevant(first_line(answer.answer), question.evidence), False
+        in_answer = is_relevant(text + " " + quotes, question.evidence)
+        return in_answer, is_relevant(first_line(text), question.evidence), False
     if answer.answerable and not question.answerable:
         return False, False, bool(_FIGURE.search(first_line(answer.answer)))
     return False, False, False
@@ -191,6 +196,8 @@ def _problems(runs: Sequence[AnswerRun]) -> dict[str, list[str]]:
 
 
 FOCUS_TAGS = ("colloquial", "near_miss", "western_year", "session", "paraphrase")
+#: Focus tags whose questions are not worded from the plan (paraphrase questions still are).
+_NOT_PLAN_WORDED = {"colloquial", "near_miss", "western_year", "session"}
 
 
 def _groups(runs: Sequence[AnswerRun]) -> dict[str, dict[str, dict[str, Any]]]:
@@ -201,6 +208,8 @@ def _groups(runs: Sequence[AnswerRun]) -> dict[str, dict[str, dict[str, Any]]]:
         groups: dict[str, list[AnswerRun]] = {}
         for r in in_split:
             groups.setdefault(f"type:{r.question.primary_type}", []).append(r)
+            if not _NOT_PLAN_WORDED & set(r.question.tags):
+                groups.setdefault("plan-worded", []).append(r)
             for tag in FOCUS_TAGS:
                 if tag in r.question.tags:
                     groups.setdefault(f"tag:{tag}", []).append(r)

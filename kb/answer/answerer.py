@@ -96,7 +96,7 @@ class Answerer:
     def draft(self, question: str, history: Sequence[Turn] = (), filters: Filters | None = None) -> Draft:
         """Everything before writing: the resolved question, its passages and the extractive answer."""
         question = validate_query(question, self.settings.max_query_chars, QUESTION)
-        query, asked, exclude_text = resolve(question, history)
+        query, asked, exclude_text = resolve(question, history, self.settings.max_query_chars)
         q = analyse(query, asked=asked)
         hits, best_cosine = self.retrieve(q.query, exclude_text, filters)
         w = self.weights
@@ -171,7 +171,8 @@ def _abstention(
         best = max(neighbours, key=lambda c: c.score)
         related = cite([(best.hit, best.quote)])
         city = P.CITY_Q.search(q.query) and not P.CITY_A.search(best.quote)
-        text = (P.NEIGHBOUR_CITY_TEXT if city else P.NEIGHBOUR_TEXT).format(focus="".join(q.focus))
+        template = P.NEIGHBOUR_CITY_TEXT if city else P.NEIGHBOUR_TEXT
+        text = template.format(focus="".join(q.focus), asked=P.ASKED_MEASURE.get(q.qtype, ""))
         text += f"\n{P.NEIGHBOUR_LABEL}\n{with_marker(best.quote, 1)}"
         return Answer(text, False, q.query, related, suggestions, score, note=note)
     text = P.ABSTAIN_TEXT

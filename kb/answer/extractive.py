@@ -16,6 +16,7 @@ from kb.answer.question import Question, answer_shape
 from kb.answer.types import Answer, Candidate, Citation, Draft
 from kb.answer.weights import AnswerWeights
 from kb.chunk import Chunk
+from kb.era import with_western
 from kb.retrieve import Hit
 from kb.text import normalize, sentence_spans
 
@@ -68,18 +69,24 @@ def _balanced_spans(text: str, max_chars: int = 300) -> list[tuple[int, int]]:
     return out
 
 
-def quotable_sentences(text: str) -> list[str]:
-    """Quotable sentences of a chunk: verbatim substrings, never cut inside brackets, without a
-    leading bullet, row label or connective; page notes and reference rows left out."""
+def quotable_sentences(text: str) -> list[tuple[str, str]]:
+    """Quotable sentences of a chunk with the row label each was cut from (「期待する効果」, or "").
+
+    Quotes are verbatim substrings, never cut inside brackets, without a leading bullet, row
+    label or connective; page notes and reference rows are left out. The label is kept beside
+    the quote because a question can ask for the row by its name (「取組2-4の期待する効果」).
+    """
     out = []
     for start, end in _balanced_spans(text):
         for piece in P.BULLET_CUT.split(text[start:end]):
             quote = P.LEADING_MARK.sub("", piece).strip()
             if P.SKIP_LINE.match(quote):
                 continue
-            quote = P.LEADING_LABEL.sub("", quote, count=1).strip()
+            label = P.LEADING_LABEL.match(quote)
+            # a bullet can follow the label (「期待する効果: ・…」)
+            quote = P.LEADING_MARK.sub("", quote[label.end() :]).strip() if label else quote
             if len(quote) >= 6 and not P.SKIP_LINE.match(quote):
-                out.append(quote)
+                out.append((quote, label.group(1) or "" if label else ""))
     return out
 
 
@@ -95,6 +102,20 @@ def _is_best_sentence(hit: Hit, quote: str) -> bool:
     start, end = hit.best_sentence
     best = hit.text[start:end]
     return bool(best) and (quote in best or best in quote)
+
+
+def figure_attached(q: Question, sentence: str, kind: str, stats: TermStats) -> bool:
+    """Does the sentence's date or number belong to what is asked?
+
+    A sentence can chain events (「平成27年度から公開を開始し、その後コンテストを開催」): the figure
+    must stand in the same clause as the rarest question term the sentence holds, or the date of
+    one event answers a question about the other.
+    """
+    present = [t for t in q.terms if t in sentence]
+    if q.qtype not in ("date", "number") or not present:
+        return True
+    key = max(present, key=stats.idf)
+    return any(key in c and answer_shape(q, c, kind)[0] for c in P.CLAUSE_CUT.split(sentence))
 
 
 def agrees(q: Question, sentence: str, kind: str, lexical: float, w: AnswerWeights) -> bool:
@@ -122,14 +143,16 @@ def candidates(q: Question, hits: Sequence[Hit], stats: TermStats, w: AnswerWeig
         heading = normalize(hit.section)
         chunk_cov = stats.coverage(q.terms, normalize(hit.text) + " " + heading)
         meaning = _rescaled(hit.sentence_cosine, w.sentence_floor, w.sentence_span)
-        for quote in quotable_sentences(hit.text):
+        for quote, label in quotable_sentences(hit.text):
             norm = normalize(quote)
             typed, shape = answer_shape(q, norm, hit.kind)
-            lexical = stats.coverage(q.terms, norm + " " + heading)
+            lexical = stats.coverage(q.terms, f"{norm} {label} {heading}")
             semantic = meaning if _is_best_sentence(hit, quote) else 0.0
             support = max(0.5 * lexical + 0.5 * chunk_cov, w.semantic_support * semantic) if typed else 0.0
             score = (
-                w.sentence * stats.coverage(select_terms, norm) + w.passage * chunk_cov + w.rank / hit.rank
+                w.sentence * stats.coverage(select_terms, f"{norm} {label}")
+                + w.passage * chunk_cov
+                + w.rank / hit.rank
             )
             score += w.shape * shape + (w.focus_bonus if focus and focus in norm else 0.0)
             score += w.semantic_pick * semantic
@@ -138,7 +161,11 @@ def candidates(q: Question, hits: Sequence[Hit], stats: TermStats, w: AnswerWeig
             score -= w.long_penalty if len(quote) > w.long_chars else 0.0  # long sentences make poor answers
             # Agreement reads the sentence and its heading. With the whole passage (tried on dev),
             # near-miss questions were answered more often at the same false abstention.
-            agreeing = agrees(q, norm, hit.kind, lexical, w) if typed_question else True
+            agreeing = (
+                agrees(q, norm, hit.kind, lexical, w) and figure_attached(q, norm, hit.kind, stats)
+                if typed_question
+                else True
+            )
             out.append(Candidate(hit, quote, score, support, lexical, typed, agreeing))
     return out
 
@@ -167,7 +194,8 @@ def confidence(
         return 0.0
     support = max((c.support for c in cands if c.agrees), default=0.0)
     texts = [normalize(h.text + " " + h.section) for h in hits]
-    focus = 1.0 if any(q.focus_found(t) for t in texts) else 0.0
+    # A naming question describes what it asks about in its own words: no phrase of it need occur.
+    focus = 1.0 if q.naming or any(q.focus_found(t) for t in texts) else 0.0
     total = sum(stats.idf(t) for t in q.terms)
     unknown = sum(stats.idf(t) for t in q.terms if stats.df(t) == 0) / total if total else 0.0
     semantic = min(1.0, max(0.0, (cosine - w.semantic_floor) / w.semantic_span))
@@ -201,9 +229,10 @@ def cite(pairs: Sequence[tuple[Hit, str]]) -> tuple[Citation, ...]:
 
 
 def display_quote(quote: str) -> str:
-    """A quote as the answer text shows it: line breaks the PDF left inside a phrase dropped and
-    no final full stop (the citation keeps the verbatim quote)."""
-    return re.sub(r"\s*\n\s*", "", quote).removesuffix("。")
+    """A quote as the answer text shows it: line breaks the PDF left inside a phrase dropped, no
+    final full stop, and each era year followed by its Western year (令和6年度（2024年度）), since
+    staff count in both. The citation keeps the verbatim quote."""
+    return with_western(re.sub(r"\s*\n\s*", "", quote).removesuffix("。"))
 
 
 def with_marker(quote: str, n: int) -> str:
@@ -214,7 +243,8 @@ def with_marker(quote: str, n: int) -> str:
 def cited_in(chunk_text: str, answer_text: str) -> bool:
     """True when a sentence of a previous answer was quoted from this chunk."""
     body = re.sub(r"\[\d+\]", "", answer_text.split(P.SUGGESTIONS_LABEL)[0])
-    pieces = [p.strip() for p in re.split(r"[。\n]", body)]
+    # Western years shown after era years are not the plan's words (unless the plan wrote them).
+    pieces = [p.strip() for text in (body, P.WESTERN_GLOSS.sub("", body)) for p in re.split(r"[。\n]", text)]
     return any(len(p) >= 10 and p in chunk_text for p in pieces)
 
 

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from kb.answer import patterns as P
 from kb.answer.question import question_words
+from kb.query import validate_query
 from kb.text import morphemes, normalize
 
 Turn = tuple[str, str]  # (user question, assistant answer)
@@ -62,11 +63,18 @@ def clean_history(history: Sequence[Turn] | None) -> list[Turn]:
     return out
 
 
-def resolve(question: str, history: Sequence[Turn]) -> tuple[str, str | None, str]:
+#: How input-length messages name an earlier turn and a question rewritten with its topic: both
+#: are the user's questions, never a search box's 検索語.
+EARLIER_QUESTION = ("前の質問", "earlier question")
+RESOLVED_QUESTION = ("前の質問の話題を補った質問", "question with the earlier question's topic added")
+
+
+def resolve(question: str, history: Sequence[Turn], max_chars: int) -> tuple[str, str | None, str]:
     """(query to search, the words that set the answer type or None, previous answer to skip).
 
     A follow-up is rewritten with the previous turns' topic; for 「他には？」 the previous answer's
-    text is returned so its passages are not cited again.
+    text is returned so its passages are not cited again. An earlier question, or the rewritten
+    one, longer than ``max_chars`` is an InvalidQueryError that speaks of the question (質問).
     """
     turns = clean_history(history)
     previous: str | None = None
@@ -75,7 +83,8 @@ def resolve(question: str, history: Sequence[Turn]) -> tuple[str, str | None, st
     kind = followup_kind(question) if previous else None
     if previous is None or kind is None:
         return question, None, ""
-    query = rewrite_followup(question, previous)
+    previous = validate_query(previous, max_chars, EARLIER_QUESTION)
+    query = validate_query(rewrite_followup(question, previous), max_chars, RESOLVED_QUESTION)
     if kind == "other":  # same question again, minus the passages already quoted
         return query, previous, turns[-1][1]
     return query, question, ""

@@ -18,6 +18,7 @@ from typing import Any
 from kb.answer.extractive import ExtractiveWriter, cite
 from kb.answer.types import Answer, Draft
 from kb.config import Settings
+from kb.era import with_western
 from kb.errors import GenerationError
 from kb.retrieve import Hit
 
@@ -161,7 +162,9 @@ def validated_answer(draft: Draft, text: str) -> Answer:
             "生成回答の引用元から引用文を確認できません", "a cited passage has no verifiable quote"
         )
     text = renumber(text, {k: i for i, k in enumerate(numbers, start=1)})
-    return replace(draft.answer, answer=text.strip(), citations=citations, generated=True, note="")
+    # Era years get their Western year in what the model wrote, as in the extractive answer.
+    text = with_western(text.strip())
+    return replace(draft.answer, answer=text, citations=citations, generated=True, note="")
 
 
 class LlmWriter:

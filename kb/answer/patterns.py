@@ -17,10 +17,17 @@ SUGGESTIONS_LABEL = "関連しそうな箇所:"
 #: answered by the sentence's shape, not by the same word, so they are not required in passages.
 FRAME_NOUNS = frozenset(
     "こと もの ため よう 意味 内容 方 場合 ところ とき 時 ほう 全部 うち 中 等 的 化 理由 名称 一覧 違い "
-    "予定 担当 担当課 目的 方法 特徴 概要 状況 それぞれ 今 定義 感じ 数 規模".split()
+    "予定 担当 担当課 目的 方法 特徴 概要 状況 それぞれ 今 定義 感じ 数 規模 呼び名 呼び方".split()
 )
 INTERROGATIVES = tuple("何 いく 幾 どこ どれ どの 誰 だれ いつ どう なに なん どんな".split())
-DEFINITION_Q = re.compile(r"(?<!こ)とは|って何|ってなに|意味|定義|何のこと")
+#: 「…のことを何て言う？」「…の仕組みの名前は？」 ask for the term a description defines: the
+#: question describes it in its own words, so the term itself cannot be in the question.
+NAMING_Q = re.compile(
+    r"(何|なん)(て|と)(言|い|呼|よ)|呼び名|呼び方"
+    r"|(仕組み|やり方|方法|形態|こと|もの|制度|考え方|サービス|技術|手法|取り組み)の(名前|名称)"
+)
+#: 「…とは」 asks for a definition; a naming question is answered by the same glossary line.
+DEFINITION_Q = re.compile(rf"(?<!こ)とは|って何|ってなに|意味|定義|何のこと|{NAMING_Q.pattern}")
 DATE_Q = re.compile(r"いつ|何年(?!間|ごと|おき)|何月|何日|時期|期限|日付|決定日|施行日")
 #: (question pattern, counter the answer must carry; "" = any number)
 NUMBER_Q = tuple(
@@ -38,15 +45,19 @@ NUMBER_Q = tuple(
         ("何冊", "冊"),
         ("何校", "校"),
         ("何歳", "歳"),
-        ("何時(?!点|期|代)", "時"),
-        ("いくつ|幾つ|何種類|何項目|何個|の数|数は|者数|規模|どのくらい|どれくらい", ""),
+        ("何時(?!点|期|代)|(開いて|あいて|受け付けて|やって)いる時間|営業時間|開庁時間|受付時間", "時"),
+        ("いくつ(?!か)|幾つ(?!か)|何種類|何項目|何個|の数|数は|者数|規模|どのくらい|どれくらい", ""),
     )
 )
-#: Ordinals that tell the plan's parts apart (第2期 vs 第3期, 第4章, 第2次): MeCab cuts them into
-#: 第 / 3 / 期 and numbers are not terms, so they are taken from the question whole.
-ORDINAL = re.compile(r"第\s*[0-9一二三四五六七八九十]+\s*[期章次節条回]")
+#: Ordinals and numbered items that tell the plan's parts apart (第2期 vs 第3期, 第4章, 取組2-4,
+#: 基本目標3): MeCab cuts them into 第 / 3 / 期 and numbers are not terms, so they are taken from
+#: the question whole.
+ORDINAL = re.compile(
+    r"第\s*[0-9一二三四五六七八九十]+\s*[期章次節条回]|取組み?\s*[0-9]+\s*-\s*[0-9]+(?![0-9])"
+    r"|基本目標\s*[0-9]+(?![0-9])"
+)
 WHO_Q = re.compile(
-    r"誰|だれ|どなた|どこ(?!まで)|どの課|どの部|部署|担当|所管|省庁|発行元|どの機関|どの組織|名前"
+    r"誰(?!も|か)|だれ(?!も|か)|どなた|どこ(?!まで|でも|か(?!ら))|どの課|どの部|部署|担当(?![とにへ])|所管|省庁|発行元|どの機関|どの組織|名前"
 )
 
 # -- answers ----------------------------------------------------------------------------------
@@ -75,11 +86,16 @@ LEADING_MARK = re.compile(r"^[\s・･\-－*●○◆■□✓⇒]+")
 #: redirects (「次節、…のとおり」) are not answers.
 SKIP_LINE = re.compile(
     r"^(掲載ページ|図表|\(出典\)|（出典）|『[^』]*』\s*P[0-9]|関連する法令・制度・指針等)|^[^:：]{1,40}[:：]\s*次節、"
+    # a piece of a figure cut mid-word by the PDF (「ービスデザイン…」) reads as nonsense
+    r"|^[ーぁぃぅぇぉっゃゅょゎァィゥェォッャュョヮ]"
+    # labels that only name a part: 【基本目標1】, a table's header row 「基本目標 ／ 第3期の取り組み」,
+    # a numbered heading 「2. 自治体にとってのオープンデータの意義（1）」
+    r"|^【[^】]*】$|^[^。]{1,30}\s／\s[^。]{1,30}$|^[0-9]+\.\s[^。、]{1,30}$"
 )
 #: A row label (「施策の方向性: 」) or a connective (「また、」) that opens a sentence: the quote
 #: starts after it, so the answer never begins with one.
 LEADING_LABEL = re.compile(
-    r"^(?:(?:設定の背景|施策の方向性|期待する効果|課題|成果|取り組み|取組み)[:：]\s*)?"
+    r"^(?:(設定の背景|施策の方向性|期待する効果|課題|成果|取り組み|取組み)[:：]\s*)?"
     r"(?:また、|さらに、|一方で、|なお、|そのため、|加えて、)?"
 )
 #: Opening and closing brackets: a sentence is not cut inside 「…」 or （…）.
@@ -95,7 +111,14 @@ CITY_Q = re.compile(r"枚方|本市|市内|市役所|庁内|市民|市職員|市
 NATION_A = re.compile(r"全国|国内|日本|我が国|わが国|国民|政府|各府省|国は|国が|国の")
 #: … unless it also speaks of the city.
 CITY_A = re.compile(r"枚方|本市|市内|市民|庁内|本庁|市役所")
-NEIGHBOUR_TEXT = "計画書には「{focus}」の記載はありません。"
-NEIGHBOUR_CITY_TEXT = "計画書には枚方市の「{focus}」の記載はありません。"
+#: Where a sentence passes from one event to the next (「…を開始し、その後…」「…であり、…」).
+CLAUSE_CUT = re.compile(r"(?<=[しり])、")
+NEIGHBOUR_TEXT = "計画書には「{focus}」{asked}の記載はありません。"
+NEIGHBOUR_CITY_TEXT = "計画書には枚方市の「{focus}」{asked}の記載はありません。"
+#: What a typed question asks about its subject: the plan may name the subject but not this.
+ASKED_MEASURE = {"date": "の時期", "number": "の数値", "who": "の担当・主体"}
 NEIGHBOUR_LABEL = "参考（質問とは別の事柄についての記載です）:"
 LOW_CONFIDENCE = "「{quote}」と書かれた箇所があります"
+#: The Western year kb.era.with_western writes after an era year in answer text (令和6年度（2024年度）):
+#: taken out again wherever answer text is compared with the plan's own words.
+WESTERN_GLOSS = re.compile(r"（[0-9]{4}年度?）")

@@ -24,6 +24,7 @@ class Question:
     focus: tuple[str, ...]  # the last noun phrase: what is asked about, as its nouns
     verbs: tuple[str, ...] = ()  # verb phrases as written; they only help choose sentences
     ordinals: tuple[str, ...] = ()  # 第3期, 第4章 …: which part of the plan is meant
+    naming: bool = False  # asks for the term a description defines (「…を何て言う？」)
 
     def focus_found(self, text: str) -> bool:
         return not self.focus or "".join(self.focus) in text or all(p in text for p in self.focus)
@@ -43,6 +44,8 @@ def question_words(text: str) -> tuple[list[str], list[list[str]], list[str]]:
     for i, w in enumerate(words):
         surface = w.surface
         following = words[i + 1].surface if i + 1 < len(words) else ""
+        # The unit after a question word (何「年度」, 何「時間」) is part of the question, not a topic.
+        after_interrogative = i > 0 and words[i - 1].surface.startswith(P.INTERROGATIVES)
         if w.pos1 in ("動詞", "形容詞") and w.pos2 != "非自立可能":
             verb = surface
             for nxt in words[i + 1 :]:
@@ -58,6 +61,7 @@ def question_words(text: str) -> tuple[list[str], list[list[str]], list[str]]:
             not is_noun
             or verbal
             or w.pos2 == "数詞"
+            or after_interrogative
             or surface in P.FRAME_NOUNS
             or surface.startswith(P.INTERROGATIVES)
         ):
@@ -93,7 +97,8 @@ def analyse(query: str, asked: str | None = None) -> Question:
     nouns = list(dict.fromkeys([*ordinals, *nouns]))
     # A one-character phrase (「市に」「気を付ける」) says too little to require it in a passage.
     focus = tuple(phrases[-1]) if phrases and len("".join(phrases[-1])) > 1 else ()
-    return Question(query, qtype, counter, tuple(nouns), focus, tuple(verbs), tuple(ordinals))
+    naming = qtype == "definition" and bool(P.NAMING_Q.search(own))
+    return Question(query, qtype, counter, tuple(nouns), focus, tuple(verbs), tuple(ordinals), naming)
 
 
 def answer_shape(q: Question, sentence: str, kind: str) -> tuple[bool, float]:
@@ -106,7 +111,9 @@ def answer_shape(q: Question, sentence: str, kind: str) -> tuple[bool, float]:
                 ok := bool(re.search(r"[0-9]{1,2}\s*時|[0-9]{1,2}:[0-9]{2}", sentence))
             ), 1.0 if ok else 0.0
         unit = P.COUNTER_FORMS.get(q.counter, re.escape(q.counter))
-        ok = bool(re.search(P.NUMBER + (rf"(万|千|百|億)?\s*({unit})" if q.counter else ""), sentence))
+        # The 3 of 第3期 or 取組2-4 names a part of the plan; it counts nothing.
+        counted = P.ORDINAL.sub(" ", sentence)
+        ok = bool(re.search(P.NUMBER + (rf"(万|千|百|億)?\s*({unit})" if q.counter else ""), counted))
     elif q.qtype == "who":
         return True, 1.0 if P.ORG_A.search(sentence) else 0.0
     elif q.qtype == "definition":

@@ -9,6 +9,19 @@ from dataclasses import dataclass
 class AnswerWeights:
     """Weights of the extractive answer, chosen on the dev split of eval/questions.jsonl
     (2026-11-27, session 1; tests/test_answer.py -m slow and eval.answers report both splits).
+    Re-checked on dev on 2026-11-27, session 3, with the question-reading and figure-clause
+    rules (eval/experiments/answer_signals.md) and kept: each alternative below answers a
+    near-miss question or declines plan-worded answerable ones to decline fewer colloquial ones
+    (their extra answers mostly lack the evidence: colloquial evidence in answer 0.35 → 0.32 at 0.48).
+
+    Declined share on dev (python -m eval.experiments.answer_signals --set name=value):
+
+    | setting                  | plan-worded answerable | plan-w. unans. | near-miss | colloquial |
+    |--------------------------|------------------------|----------------|-----------|------------|
+    | these (threshold 0.52)   | 0.018                  | 0.864        | 1.000     | 0.574      |
+    | agree_coverage 0.4 / 0.6 | 0.018 / 0.036          | 0.864        | 0.929 / 1 | 0.574      |
+    | threshold 0.48 / 0.56    | 0.012 / 0.024          | 0.864        | 0.929 / 1 | 0.468 / 0.702 |
+    | semantic_support 1.0 / 0.6 | 0.012 / 0.030        | 0.864        | 0.929 / 1 | 0.553 / 0.723 |
 
     Confidence = support·w + focus·w + known·w + semantic·w (see extractive.confidence); the
     abstention threshold itself is ``Settings.abstain_threshold`` so deployments can move it.

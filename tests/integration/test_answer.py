@@ -1,15 +1,14 @@
 """Extractive answers over the real index: citations, abstention, question types, follow-ups.
 
-The quality sweep over eval/questions.jsonl is marked slow: ``pytest -m slow tests/test_answer.py -s``
-prints abstention, false abstention, citation correctness and latency for the dev and test splits.
+The quality sweep over eval/questions.jsonl is marked slow (``pytest -m slow
+tests/integration/test_answer.py -s``): it prints eval.answers' rates per split and question group
+and checks them against floors.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import statistics
-import time
 
 import pytest
 
@@ -24,7 +23,7 @@ from kb.answer import (
 )
 from kb.answer.answerer import answer_text
 from kb.answer.extractive import cite
-from kb.answer.patterns import NEIGHBOUR_LABEL
+from kb.answer.patterns import NEIGHBOUR_LABEL, WESTERN_GLOSS
 from kb.chunk import Chunk
 from kb.config import PROJECT_ROOT
 from kb.errors import InvalidQueryError
@@ -128,7 +127,9 @@ def test_date_question_quotes_a_date(answerer: Answerer) -> None:
     assert ans.answerable
     assert_verbatim(ans)
     assert DATE.search(ans.citations[0].quote)
-    assert "平成28年3月" in re.sub(r"\s", "", ans.answer)
+    # The answer text shows the era year with its Western year; the quote stays verbatim.
+    assert "平成28年（2016年）3月" in re.sub(r"\s", "", ans.answer)
+    assert "平成28年3月" in re.sub(r"\s", "", WESTERN_GLOSS.sub("", ans.answer))
 
 
 def test_number_question_quotes_the_counter(answerer: Answerer) -> None:
@@ -185,7 +186,8 @@ def test_to_dict_and_to_text(answerer: Answerer) -> None:
 def test_first_line_is_the_direct_answer(answerer: Answerer) -> None:
     ans = answerer.answer("第5次枚方市総合計画が策定されたのはいつ？")
     first, *rest = ans.answer.split("\n")
-    assert ans.citations[0].quote.rstrip("。") in first and first.endswith("[1]。")
+    # the first line is the quote as shown, Western years added after era years
+    assert ans.citations[0].quote.rstrip("。") in WESTERN_GLOSS.sub("", first) and first.endswith("[1]。")
     assert all(line.startswith("・") for line in rest)  # supporting quotes below, one per line
 
 
@@ -194,7 +196,7 @@ def test_figure_about_another_subject_is_not_the_answer(answerer: Answerer) -> N
     # passage labelled as being about something else.
     ans = answerer.answer("枚方市の生産年齢人口は何人ですか？")
     assert not ans.answerable
-    assert ans.answer.startswith("計画書には") and "記載はありません" in ans.answer.split("\n")[0]
+    assert ans.answer.split("\n")[0] == "計画書には枚方市の「生産年齢人口」の数値の記載はありません。"
     if ans.citations:
         assert NEIGHBOUR_LABEL in ans.answer
 
@@ -224,49 +226,31 @@ def test_stream_is_cumulative_and_ends_with_the_answer(answerer: Answerer) -> No
 
 # -- quality over the question set (slow) -----------------------------------------------------
 
-
-def _relevant(text: str, evidence: list[str]) -> bool:
-    from eval.check_questions import normalise_for_match
-
-    norm = normalise_for_match(text)
-    return any(normalise_for_match(e) in norm for e in evidence)
+#: Floors a little under the figures measured on 2026-11-27 (session 3, eval.answers, dev / test):
+#: plan-worded unanswerable declined 0.864 / 0.800, answerable declined 0.018 / 0.073, evidence in
+#: answer 0.864 / 0.804, citation correct 0.895 / 0.892; near-miss declined 1.000 / 0.643;
+#: colloquial declined 0.574 / 0.660. Raise them when answers get better.
+FLOORS = {
+    "plan-worded": {"abstention_rate": 0.75, "evidence_in_answer": 0.75, "citation_correct": 0.8},
+    "tag:near_miss": {"abstention_rate": 0.55},
+}
+CEILINGS = {"plan-worded": {"false_abstention_rate": 0.12}, "tag:colloquial": {"false_abstention_rate": 0.75}}
 
 
 @pytest.mark.slow
-def test_answer_quality_on_questions(answerer: Answerer) -> None:
-    """Abstention, false abstention, citation correctness and warm latency per split."""
-    questions = [
-        json.loads(line) for line in (PROJECT_ROOT / "eval" / "questions.jsonl").open(encoding="utf-8")
-    ]
-    answerer.answer("ウォームアップ")  # load the embedding model before timing
-    report = {}
-    for split in ("dev", "test"):
-        rows = []
-        for q in (q for q in questions if q["split"] == split):
-            started = time.perf_counter()
-            ans = answerer.answer(q["question"])
-            rows.append((q, ans, time.perf_counter() - started))
-        answerable = [(q, a) for q, a, _ in rows if q["answerable"]]
-        unanswerable = [(q, a) for q, a, _ in rows if not q["answerable"]]
-        answered = [(q, a) for q, a in answerable if a.answerable]
-        latencies = sorted(t for _, _, t in rows)
-        report[split] = {
-            "abstain_unanswerable": sum(not a.answerable for _, a in unanswerable) / len(unanswerable),
-            "false_abstain": sum(not a.answerable for _, a in answerable) / len(answerable),
-            "citation_chunk_correct": sum(
-                any(_relevant(c.chunk_text, q["evidence"]) for c in a.citations) for q, a in answered
-            )
-            / len(answered),
-            "quotes_verbatim": all(c.quote in c.chunk_text for _, a, _ in rows for c in a.citations),
-            "latency_p50_s": statistics.median(latencies),
-            "latency_p95_s": latencies[int(0.95 * (len(latencies) - 1))],
-            "n": len(rows),
-        }
-    print(json.dumps(report, indent=2))
-    # Regression floors a little under the figures measured when the threshold was set.
-    for split in ("dev", "test"):
-        r = report[split]
-        assert r["quotes_verbatim"]
-        assert r["abstain_unanswerable"] >= 0.65
-        assert r["false_abstain"] <= 0.15
-        assert r["citation_chunk_correct"] >= 0.7
+def test_answer_quality_on_questions(built_kb, answerer: Answerer) -> None:  # type: ignore[no-untyped-def]
+    """The answer evaluation's rates per split and group stay above their floors; quotes verbatim."""
+    from eval.answers import answer_metrics, run_answers
+    from eval.metrics import load_question_file
+
+    questions = load_question_file(PROJECT_ROOT / "eval" / "questions.jsonl", "all")
+    metrics = answer_metrics(run_answers(built_kb, answerer, questions), {})
+    print(json.dumps(metrics["groups"], indent=1, ensure_ascii=False))
+    for split, groups in metrics["groups"].items():
+        assert metrics["splits"][split]["quotes_verbatim"] == 1.0
+        for group, floors in FLOORS.items():
+            for name, floor in floors.items():
+                assert groups[group][name] >= floor, (split, group, name)
+        for group, ceilings in CEILINGS.items():
+            for name, ceiling in ceilings.items():
+                assert groups[group][name] <= ceiling, (split, group, name)

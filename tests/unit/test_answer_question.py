@@ -1,0 +1,49 @@
+"""What a question asks for (answer type, counter, focus): pure functions over fugashi, no index."""
+
+from __future__ import annotations
+
+import pytest
+
+from kb.answer import analyse
+
+
+@pytest.mark.parametrize(
+    ("question", "qtype", "counter"),
+    [
+        # 「いくつかの」 is "several", not "how many"
+        ("いくつかの市でシステムを一緒に使う仕組みのことを何て言う？", "definition", ""),
+        ("基本目標はいくつある？", "number", ""),
+        # 「だれも」「どこでも」 are not asking who or where
+        ("だれも置き去りにしないという方向性は？", "general", ""),
+        ("どこの会社の機械でも使える仕組みは？", "who", ""),
+        ("どこでも使える仕組みは？", "general", ""),
+        ("役所のIT関係を話し合う会議のトップは誰？", "who", ""),
+        ("支所にいながら本庁の担当とテレビ電話で話せる？", "general", ""),  # talking *to* staff
+        ("保育ICTシステムの担当はどこ？", "who", ""),
+        # asking for the term a description defines
+        ("ネットを使える人と使えない人の差のことを何と言う？", "definition", ""),
+        ("証拠をもとに判断するやり方の名前は？", "definition", ""),
+        ("全部の役所が共同で使えるサーバ群を何て呼ぶ？", "definition", ""),
+        ("枚方市長の名前は？", "who", ""),
+        # opening hours ask for a time of day
+        ("北部リーフの場所と開いている時間は？", "number", "時"),
+    ],
+)
+def test_question_types(question: str, qtype: str, counter: str) -> None:
+    q = analyse(question)
+    assert (q.qtype, q.counter) == (qtype, counter)
+
+
+def test_the_unit_after_a_question_word_is_not_the_focus() -> None:
+    # 「何年度」 asks for a year: 年度 is not what the question is about.
+    q = analyse("備蓄の在庫管理システムは何年度に導入する予定？")
+    assert "年度" not in q.focus and "年度" not in q.terms
+    assert q.focus == ("在庫", "管理", "システム")
+
+
+def test_naming_questions_are_told_from_definitions() -> None:
+    # A naming question describes the thing in its own words: its last noun is not a focus to find.
+    assert analyse("いくつかの市でシステムを一緒に使う仕組みのことを何て言う？").naming
+    assert analyse("証拠をもとに判断するやり方の名前は？").naming
+    assert not analyse("RPAとは何ですか？").naming
+    assert not analyse("枚方市長の名前は？").naming
