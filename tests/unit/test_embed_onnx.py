@@ -116,3 +116,31 @@ def test_token_ids_equal_sentence_transformers(both: tuple[Embedder, Embedder]) 
     assert ids.shape[1] == 512
     assert (ids == theirs["input_ids"].numpy()).all()
     assert (mask == theirs["attention_mask"].numpy()).all()
+
+
+class _CountingModel:
+    """A toy model (plumbing only): a text's vector encodes its length; records every batch."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[str]] = []
+
+    def get_sentence_embedding_dimension(self) -> int:
+        return 2
+
+    def encode(self, texts: list[str], batch_size: int = 32, **_: object) -> np.ndarray:
+        self.batches.append(list(texts))
+        v = np.array([[len(t), 1.0] for t in texts], dtype=np.float32)
+        return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def test_passages_are_embedded_once_each_longest_first() -> None:
+    embedder = Embedder(load_settings(env={}).replace(embedding_batch_size=2))
+    model = _CountingModel()
+    embedder._model = model  # type: ignore[assignment]
+    texts = ["短い文", "とても長い文章です。とても長い文章です。", "短い文", "中くらいの文です"]
+    vectors = embedder.embed_passages(texts)
+    assert vectors.shape == (4, 2)
+    assert np.allclose(vectors[0], vectors[2])
+    assert np.allclose(vectors, model.encode([embedder.passage_prefix + t for t in texts]))
+    sent = [t.removeprefix(embedder.passage_prefix) for batch in model.batches[:-1] for t in batch]
+    assert sent == [texts[1], texts[3], texts[0]]  # distinct texts, longest first
