@@ -160,6 +160,8 @@ class Embedder:
         vectors = np.zeros((len(distinct), self.dimension), dtype=np.float32)
         order = np.argsort([-len(t) for t in distinct], kind="stable")
         step = max(1, self.batch_size)
+        if progress:  # the model is loaded: say so before the first (longest) batch
+            progress("埋め込み計算 / embedding passages", 0.0)
         for i in range(0, len(distinct), step):
             rows = order[i : i + step]
             vectors[rows] = self._encode([distinct[j] for j in rows], self.passage_prefix)
