@@ -40,7 +40,9 @@ class Settings:
     # None = choose from the model name (e5: "query: "/"passage: ", ruri: "検索クエリ: "/...).
     query_prefix: str | None = None
     passage_prefix: str | None = None
-    embedding_batch_size: int = 32
+    # Small batches pad least: with texts sorted by length, 4 embedded 28-30 texts/s against 9-14
+    # at 32 (ONNX, 2 cores under load; eval/experiments/onnx.md).
+    embedding_batch_size: int = 4
     device: str = "cpu"
     # "onnx": the packaged model exported once to ONNX and run by ONNX Runtime (same vectors to a
     # cosine of 2e-7, queries ~2x faster; kb/embed_onnx.py), or "torch" (sentence-transformers).
