@@ -52,8 +52,8 @@ corpus: install         ## re-convert corpus/source/*.txt into corpus/*.md
 eval: install           ## retrieval report for the current tree -> eval/reports/latest
 	$(PY) -m eval.retrieval --questions eval/questions.jsonl --modes keyword,semantic,hybrid --k 10 --out eval/reports/latest
 
-bench: install          ## embedding/model benchmark
-	$(PY) bench/bench_embed.py
+bench: install          ## search/ask latency per mode, cold index time, encode speed torch vs onnx -> bench/reports/
+	$(PY) bench/bench_search.py --work-dir /tmp/kb-bench --out bench/reports
 
 load: install           ## 16 clients x 50 requests against 1 and 2 app replicas on a Chroma server -> bench/reports/load.{md,json}
 	$(PY) bench/load.py

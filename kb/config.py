@@ -40,8 +40,16 @@ class Settings:
     # None = choose from the model name (e5: "query: "/"passage: ", ruri: "検索クエリ: "/...).
     query_prefix: str | None = None
     passage_prefix: str | None = None
-    embedding_batch_size: int = 32
+    # Small batches pad least: with texts sorted by length, 4 embedded 28-30 texts/s against 9-14
+    # at 32 (ONNX, 2 cores under load; eval/experiments/onnx.md).
+    embedding_batch_size: int = 4
     device: str = "cpu"
+    # "onnx": the packaged model exported once to ONNX and run by ONNX Runtime (same vectors to a
+    # cosine of 2e-7, queries ~2x faster; kb/embed_onnx.py), or "torch" (sentence-transformers).
+    # Other models (names, folders) always run on torch.
+    embedding_backend: str = "onnx"
+    # ONNX Runtime threads (0 = one per core).
+    embedding_threads: int = 0
 
     # Chunking (characters, after normalisation).
     chunk_target_chars: int = 300
@@ -52,6 +60,9 @@ class Settings:
     chroma_host: str | None = None
     chroma_port: int = 8000
     collection: str = "hirakata_kb"
+    # Collections up to this many vectors are searched exactly from an in-memory copy (0 = always
+    # ask Chroma; larger ones use Chroma's HNSW index). See kb/store.py.
+    exact_search_max: int = 50_000
 
     # Retrieval.
     default_mode: str = "hybrid"
@@ -217,6 +228,13 @@ def _validate(s: Settings) -> None:
             (
                 "chunk_overlap_chars は chunk_target_chars 未満",
                 "need 0 <= chunk_overlap_chars < chunk_target_chars",
+            )
+        )
+    if s.embedding_backend not in {"onnx", "torch"} or s.embedding_threads < 0 or s.exact_search_max < 0:
+        problems.append(
+            (
+                "embedding_backend は onnx/torch のいずれか、embedding_threads と exact_search_max は 0 以上",
+                "embedding_backend must be onnx or torch; embedding_threads and exact_search_max must be >= 0",
             )
         )
     if s.default_k < 1 or s.candidate_pool < 1 or s.max_query_chars < 1:

@@ -29,8 +29,13 @@ from kb.store import VectorStore
 def open_store(settings: Settings, index_dir: Path, collection: str) -> VectorStore:
     """The vector store of an index: embedded in index_dir/chroma, or the configured server."""
     if settings.chroma_host:
-        return VectorStore(collection, host=settings.chroma_host, port=settings.chroma_port)
-    return VectorStore(collection, path=index_dir / "chroma")
+        return VectorStore(
+            collection,
+            host=settings.chroma_host,
+            port=settings.chroma_port,
+            exact_search_max=settings.exact_search_max,
+        )
+    return VectorStore(collection, path=index_dir / "chroma", exact_search_max=settings.exact_search_max)
 
 
 def sentence_collection(collection: str) -> str:
@@ -138,6 +143,8 @@ class KnowledgeBase:
                 )
             stores.append(open_store(settings, build, manifest.collection))
             stores.append(open_store(settings, build, sentence_collection(manifest.collection)))
+            for store in stores:  # read the vectors now, not during the first request
+                store.exact_index()
             retriever = Retriever(chunks, keyword, stores[0], embedder, settings, stores[1])
         except BaseException:
             _release(lease, stores, threading.Lock())

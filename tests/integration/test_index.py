@@ -179,3 +179,39 @@ def test_index_dir_can_be_copied(small_settings: Settings, embedder: Embedder, t
         "窓口", mode="semantic", k=2
     )
     assert [h.chunk_id for h in copied] == [h.chunk_id for h in original]
+
+
+def test_backends_share_an_index(small_settings: Settings, embedder: Embedder) -> None:
+    """The backend is not in the index contract: ONNX and torch vectors agree to a cosine of 2e-7
+    (eval/experiments/onnx.md), so an index built with one answers the same through the other."""
+    assert embedder.backend == "onnx"
+    build_index(small_settings, embedder)
+    torch_settings = small_settings.replace(embedding_backend="torch")
+    with_torch = KnowledgeBase.open(torch_settings, Embedder(torch_settings))
+    with_onnx = KnowledgeBase.open(small_settings, embedder)
+    for mode in ("semantic", "hybrid"):
+        got = with_torch.search("書かない窓口はいつから", mode=mode, k=3)
+        want = with_onnx.search("書かない窓口はいつから", mode=mode, k=3)
+        assert [h.chunk_id for h in got] == [h.chunk_id for h in want]
+        assert [h.score for h in got] == pytest.approx([h.score for h in want], abs=1e-4)
+
+
+def test_in_memory_search_gives_chromas_hits(small_settings: Settings, embedder: Embedder) -> None:
+    build_index(small_settings, embedder)
+    exact = KnowledgeBase.open(small_settings, embedder)
+    chroma = KnowledgeBase.open(small_settings.replace(exact_search_max=0), embedder)
+    assert exact.retriever.store is not None and exact.retriever.store.exact_index() is not None
+    assert chroma.retriever.store is not None and chroma.retriever.store.exact_index() is None
+    for filters in (
+        None,
+        Filters(kinds=("plan",)),
+        Filters(chapter="第1章 窓口"),
+        Filters(kinds=("glossary",)),
+    ):
+        for mode in ("semantic", "hybrid"):
+            got = exact.search("キャッシュレス決済", mode=mode, k=5, filters=filters)
+            want = chroma.search("キャッシュレス決済", mode=mode, k=5, filters=filters)
+            assert [(h.chunk_id, h.best_sentence) for h in got] == [
+                (h.chunk_id, h.best_sentence) for h in want
+            ]
+            assert [h.score for h in got] == pytest.approx([h.score for h in want], abs=1e-5)
