@@ -317,7 +317,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: cannot read questions: {exc}", file=sys.stderr)
         return 2
     try:
-        kb = open_kb(args.index_dir)
+        kb = open_kb(args.index_dir, args.torch_threads or None)
         answerer = Answerer.from_settings(kb, kb.settings)
         with torch_threads(args.torch_threads or None):
             runs = run_answers(kb, answerer, questions, progress=not args.quiet)

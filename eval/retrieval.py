@@ -228,10 +228,15 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
-def open_kb(index_dir: Path | None) -> KnowledgeBase:
-    """The knowledge base of the configured index, or of ``index_dir`` when given."""
+def open_kb(index_dir: Path | None, threads: int | None = None) -> KnowledgeBase:
+    """The knowledge base under test: ``index_dir`` if given, else the configured one. ``threads``
+    also caps ONNX Runtime's threads (the default embedding backend ignores torch's setting)."""
     settings = load_settings()
-    return KnowledgeBase.open(settings.replace(index_dir=index_dir) if index_dir else settings)
+    if index_dir:
+        settings = settings.replace(index_dir=index_dir)
+    if threads:
+        settings = settings.replace(embedding_threads=threads)
+    return KnowledgeBase.open(settings)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -246,7 +251,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: cannot read questions: {exc}", file=sys.stderr)
         return 2
     try:
-        kb = open_kb(args.index_dir)
+        kb = open_kb(args.index_dir, args.torch_threads or None)
         with torch_threads(args.torch_threads or None):
             systems = evaluate(kb, questions, modes, args.k, not args.no_baseline, progress=not args.quiet)
     except KBError as exc:
