@@ -89,6 +89,22 @@ def _chunk_id(doc_id: str, heading_path: tuple[str, ...], text: str) -> str:
     return digest.hexdigest()[:20]
 
 
+# Where an over-long sentence (a table row, a figure's caption list) may be cut, best first: a
+# comma, then a space or a list separator. Without one, a cut lands inside a word (「ケー|ブル」)
+# and every quote of the next chunk starts with half a word.
+_SOFT_CUTS = ("、", "，", " ", "　", "・", "/", "／", "）", ")")
+
+
+def _soft_cut(text: str, start: int, limit: int) -> int:
+    """The end of the next piece of text[start:] of at most limit - start characters."""
+    half = start + (limit - start) // 2
+    for marks in (_SOFT_CUTS[:2], _SOFT_CUTS[2:]):
+        cut = max(text.rfind(m, start, limit) for m in marks)
+        if cut > half:
+            return cut + 1
+    return limit
+
+
 def _units(text: str, section: Section, max_chars: int) -> list[tuple[int, int]]:
     """Split a section body into units no longer than max_chars: sentences/lines, then hard cuts."""
     units: list[tuple[int, int]] = []
@@ -101,10 +117,11 @@ def _units(text: str, section: Section, max_chars: int) -> list[tuple[int, int]]
         if start >= end:
             continue
         while end - start > max_chars:
-            cut = text.rfind("、", start, start + max_chars)
-            cut = cut + 1 if cut > start + max_chars // 2 else start + max_chars
+            cut = _soft_cut(text, start, start + max_chars)
             units.append((start, cut))
             start = cut
+            while start < end and text[start].isspace():
+                start += 1
         units.append((start, end))
     return units
 

@@ -41,6 +41,8 @@ FORMAT_VERSION = 2
 # Bump when what is embedded or keyword-indexed per chunk changes (Chunk.embed_text /
 # index_text): chunk ids hash only the content, so old vectors would otherwise be reused.
 TEXT_FORMAT = "embed=body+sentences;v3"
+# Bump when where chunks are cut changes (kb.chunk): the corpus hash would not see it.
+CHUNK_FORMAT = "sentences+soft-cuts;v2"
 # Bump when the keyword index's tokens change (kb.keyword.index_tokens): a keyword-only rebuild.
 KEYWORD_FORMAT = "title|path+body;lemmas+compounds+latin+years;v1"
 MANIFEST = "manifest.json"
@@ -74,6 +76,7 @@ def index_contract(settings: Settings, query_prefix: str, passage_prefix: str) -
         "passage_prefix": passage_prefix,
         "tokenizer": tokenizer_description(),
         "stop_lists": lexicon.fingerprint(),
+        "chunk_format": CHUNK_FORMAT,
         "chunk_target_chars": settings.chunk_target_chars,
         "chunk_max_chars": settings.chunk_max_chars,
         "chunk_overlap_chars": settings.chunk_overlap_chars,

@@ -124,7 +124,11 @@ def agrees(q: Question, sentence: str, kind: str, lexical: float, w: AnswerWeigh
     Most of the question's terms (IDF-weighted, ``lexical``: sentence and heading) must be there,
     and a question about the city is not answered by a statement about the nation (国は…, 全国の…).
     """
-    if lexical < w.agree_coverage:
+    # A plan period named in the question and in the sentence (第3期) fixes the subject of a date
+    # question by itself: 「第3期（令和6年度から4年間）」 answers 「第3期の計画期間は？」 without
+    # repeating 計画期間.
+    named_period = q.qtype == "date" and any(o in sentence for o in q.ordinals)
+    if lexical < w.agree_coverage and not named_period:
         return False
     if P.CITY_Q.search(q.query) and not P.CITY_A.search(sentence):
         return not (kind == "national_strategy" or P.NATION_A.search(sentence))
@@ -141,6 +145,9 @@ def candidates(q: Question, hits: Sequence[Hit], stats: TermStats, w: AnswerWeig
     typed_question = q.qtype in ("number", "date", "who")
     for hit in hits:
         heading = normalize(hit.section)
+        # Ordinals are read in the chunk's own headings: the document title (「…（第3期取組版）」)
+        # names an ordinal that every chunk of the plan would otherwise share.
+        own_headings = normalize(" ".join(hit.chunk.heading_path))
         chunk_cov = stats.coverage(q.terms, normalize(hit.text) + " " + heading)
         meaning = _rescaled(hit.sentence_cosine, w.sentence_floor, w.sentence_span)
         for quote, label in quotable_sentences(hit.text):
@@ -156,7 +163,7 @@ def candidates(q: Question, hits: Sequence[Hit], stats: TermStats, w: AnswerWeig
             )
             score += w.shape * shape + (w.focus_bonus if focus and focus in norm else 0.0)
             score += w.semantic_pick * semantic
-            if q.ordinals and any(o in norm or o in heading for o in q.ordinals):
+            if q.ordinals and any(o in norm or o in own_headings for o in q.ordinals):
                 score += w.ordinal_bonus
             score -= w.long_penalty if len(quote) > w.long_chars else 0.0  # long sentences make poor answers
             # Agreement reads the sentence and its heading. With the whole passage (tried on dev),

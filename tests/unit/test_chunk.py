@@ -62,3 +62,31 @@ def test_generated_markdown_invariants(tmp_path_factory, sections: list[list[str
             if c.heading_path == s.heading_path:
                 covered[c.start - s.start : c.end - s.start] = [True] * (c.end - c.start)
         assert all(ok or doc.text[s.start + i].isspace() for i, ok in enumerate(covered))
+
+
+def test_over_long_rows_are_cut_between_words(corpus_dir: Path) -> None:
+    # The national strategies' figure rows run for hundreds of characters without a comma; a cut
+    # inside a katakana word (「ケー|ブル」) made every quote of the next chunk start mid-word.
+    docs, _ = load_corpus(corpus_dir)
+    chunks = chunk_documents(docs, target=300, max_chars=450, overlap=60)
+    by_id = {d.doc_id: d for d in docs}
+    mid_word = 0
+    for c in chunks:
+        text = by_id[c.doc_id].text
+        before, first = text[c.start - 1 : c.start], text[c.start]
+        if before and _same_script_word(before, first):
+            mid_word += 1
+    assert mid_word == 0
+
+
+def _same_script_word(a: str, b: str) -> bool:
+    """Both characters katakana (ー included) or both Latin letters: one word cut in two."""
+
+    def kind(ch: str) -> str:
+        if "\u30a0" <= ch <= "\u30ff":
+            return "kata"
+        if ch.isascii() and ch.isalpha():
+            return "latin"
+        return "other"
+
+    return kind(a) == kind(b) != "other"
