@@ -67,13 +67,42 @@ def clean_inline(text: str) -> str:
     return text
 
 
+_INLINE_BULLET = re.compile(r"\s+(?=[・○■✓]\s*\S)")
+_OPENING = "「『（(【［"
+_CLOSING = "」』）)】］"
+
+
+def _split_inline_bullets(cell: str) -> str:
+    """Bullets inside a cell are written inline ("・a ・b"): give each its own line.
+
+    A 「・」 inside brackets or between spaced-out letters is a middle dot, not a bullet:
+    「自治体の A I ・ R P A の利用推進」 stays one line (cut there, it reads 「自治体のAI」 and a
+    bullet 「RPAの利用推進」」).
+    """
+    out: list[str] = []
+    depth, last = 0, 0
+    for m in _INLINE_BULLET.finditer(cell):
+        between = cell[last : m.start()]
+        depth = max(
+            0, depth + sum(between.count(c) for c in _OPENING) - sum(between.count(c) for c in _CLOSING)
+        )
+        out.append(between)
+        last = m.end()
+        after = cell[m.end() : m.end() + 4]
+        dot_between_letters = bool(re.match(r"[A-Za-z]", cell[m.start() - 1 : m.start()])) and bool(
+            re.match(r"・\s*[A-Za-z]", after)
+        )
+        out.append(m.group(0) if depth > 0 or dot_between_letters else "\n")
+    out.append(cell[last:])
+    return "".join(out)
+
+
 def html_cell_to_lines(cell: str) -> list[str]:
     """Split an HTML table cell into display lines: paragraphs and list items."""
     cell = re.sub(r"</p>|<br\s*/?>|</li>|</h\d>", "\n", cell)
     cell = re.sub(r"<(ul|ol)[^>]*>", "\n", cell)
     cell = _TAG.sub(" ", cell)
-    # Bullets inside a cell are written inline ("・a ・b"): give each its own line.
-    cell = re.sub(r"\s+(?=[・○■✓]\s*\S)", "\n", cell)
+    cell = _split_inline_bullets(cell)
     lines = [clean_inline(part) for part in cell.split("\n")]
     return [line for line in lines if line]
 

@@ -138,3 +138,14 @@ def test_reviewed_corrections_apply_and_no_foreign_letters_remain(converted: lis
         text = path.read_text(encoding="utf-8")
         assert not foreign_letters_in_words(text), path.name
         assert not any(fix.original in text for fix in corrections), path.name
+
+
+def test_a_middle_dot_inside_brackets_or_between_letters_is_not_a_bullet() -> None:
+    from indexer.convert import html_cell_to_lines
+
+    cell = "<p>「自治体の A I ・ R P A の利用推進」が重点。また、A I ・ R P A を導入 ・ 研修 ・ 点検</p>"
+    assert html_cell_to_lines(cell) == [
+        "「自治体のAI・RPAの利用推進」が重点。また、AI・RPAを導入",
+        "・ 研修",
+        "・ 点検",
+    ]
