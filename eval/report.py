@@ -11,7 +11,10 @@ from eval.metrics import FAILURE_RANK, QuestionRun, load_question_file, summaris
 
 SNIPPET_CHARS = 60
 #: Tags shown per split right after the summary (``By focus tag``): the hard slices of the set.
-FOCUS_TAGS = ("colloquial", "western_year")
+#: "plan-worded" is not a tag: the questions with none of the focus tags below (as eval.answers groups them).
+PLAN_WORDED = "plan-worded"
+_NOT_PLAN_WORDED = frozenset({"colloquial", "near_miss", "western_year", "session"})
+FOCUS_TAGS = (PLAN_WORDED, "colloquial", "western_year")
 FOCUS_SPLITS = ("dev", "test")
 _PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -121,6 +124,8 @@ def _focus_from_runs(metrics: dict[str, Any], run_dir: Path) -> dict[str, dict[s
                 run = QuestionRun(question, tuple(record["hits"]), float(record.get("latency_ms", 0.0)))
                 for tag in set(question.tags) & set(FOCUS_TAGS):
                     groups.setdefault(f"{tag}/{question.split}", []).append(run)
+                if not set(question.tags) & _NOT_PLAN_WORDED:
+                    groups.setdefault(f"{PLAN_WORDED}/{question.split}", []).append(run)
             out[name] = {key: summarise(runs, meta["k"]) for key, runs in groups.items()}
         return out
     except (OSError, ValueError, KeyError, TypeError):
@@ -257,7 +262,9 @@ def write_report(metrics: dict[str, Any], path: Path, chart_name: str | None = N
         lines += [
             "## By focus tag",
             "",
-            "Answerable questions of the hard slices, per split: `colloquial` (everyday wording, at most one "
+            "Answerable questions per split: `plan-worded` (none of the tags colloquial, near_miss, "
+            "western_year, session: questions worded close to the plan), and the hard slices "
+            "`colloquial` (everyday wording, at most one "
             "content word shared with the evidence sentence) and `western_year` (2024年度 where the plan "
             "writes 令和6年度). See eval/QUESTIONS.md.",
             "",
