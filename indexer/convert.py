@@ -279,7 +279,10 @@ class Converter:
         self.flush_table()
         items = self.doc.items
         start = len(items)
-        while start > 0 and isinstance(items[start - 1], Para) and items[start - 1].figure_like:
+        while start > 0:
+            previous = items[start - 1]
+            if not (isinstance(previous, Para) and previous.figure_like):
+                break
             start -= 1
         body = items[start:]
         del items[start:]

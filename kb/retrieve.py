@@ -19,7 +19,7 @@ hit@1 / hit@5 / MRR@10; "colloquial" = the everyday-words tag, "plan-worded" = u
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -42,6 +42,29 @@ MODES = ("keyword", "semantic", "hybrid")
 def chunk_years(chunk: Chunk) -> frozenset[int]:
     """The Western years a chunk's text or heading path mentions or spans (kb.era.years_covered)."""
     return frozenset(years_covered(chunk.text) | years_covered("\n".join(chunk.heading_path)))
+
+
+def years_by_chunk(chunks: Iterable[Chunk]) -> dict[str, frozenset[int]]:
+    """Each chunk's years (:func:`chunk_years`), or its chapter's period when it names none.
+
+    A chapter that opens by stating its period (第4章: 「第3期（令和6年度から4年間）に取り組む…」)
+    covers its measures, which rarely repeat a year: a chunk without a year of its own inherits
+    the years of its chapter's first chunk when those form one unbroken span of two or more years
+    (a period, not a list of dates such as a history's).
+    """
+    ordered = sorted(chunks, key=lambda c: (c.doc_id, c.start))
+    own = {c.chunk_id: chunk_years(c) for c in ordered}
+    period: dict[tuple[str, str], frozenset[int]] = {}
+    for c in ordered:
+        chapter = (c.doc_id, c.heading_path[0] if c.heading_path else "")
+        if chapter not in period:
+            years = own[c.chunk_id]
+            spans = len(years) >= 2 and max(years) - min(years) + 1 == len(years)
+            period[chapter] = years if spans and chapter[1] else frozenset()
+    return {
+        c.chunk_id: own[c.chunk_id] or period[(c.doc_id, c.heading_path[0] if c.heading_path else "")]
+        for c in ordered
+    }
 
 
 @dataclass(frozen=True)
@@ -208,7 +231,11 @@ class Retriever:
         self.settings = settings
         self._keyword_chunks = [self.chunks[cid] for cid in keyword.chunk_ids]
         self._vocabulary = keyword.vocabulary()
-        self._chunk_years = {cid: chunk_years(c) for cid, c in self.chunks.items()}  # for Filters.years
+        self._chunk_years = years_by_chunk(self.chunks.values())  # for Filters.years
+
+    def years_of(self, chunk_id: str) -> frozenset[int]:
+        """The years the year filter matches a chunk on (:func:`years_by_chunk`)."""
+        return self._chunk_years.get(chunk_id, frozenset())
 
     def _mask(self, filters: Filters | None) -> np.ndarray | None:
         if filters is None or filters.is_empty:

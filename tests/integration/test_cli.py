@@ -78,11 +78,8 @@ def test_stats(built_kb: KnowledgeBase) -> None:
 
 
 def _years_of(kb: KnowledgeBase, chunk_id: str) -> frozenset[int]:
-    from kb.retrieve import chunk_years
-
-    chunk = kb.chunk(chunk_id)
-    assert chunk is not None
-    return chunk_years(chunk)
+    assert kb.chunk(chunk_id) is not None
+    return kb.retriever.years_of(chunk_id)
 
 
 def test_search_and_ask_year_filter(built_kb: KnowledgeBase) -> None:

@@ -27,7 +27,7 @@ from kb.config import PROJECT_ROOT, Settings
 from kb.corpus import SECTION_SEPARATOR
 from kb.errors import InvalidQueryError
 from kb.langchain import KnowledgeBaseRetriever
-from kb.retrieve import MODES, Filters, chunk_years
+from kb.retrieve import MODES, Filters
 
 QUERY = "書かない窓口の取り組み"
 QUESTION = "書かない窓口とは何ですか？"
@@ -167,7 +167,7 @@ def test_filters_by_kind_and_chapter(built_kb) -> None:  # type: ignore[no-untyp
 
 def test_years_field_and_per_call_override(built_kb) -> None:  # type: ignore[no-untyped-def]
     def in_range(doc: Document, start: int, end: int) -> bool:
-        return any(start <= y <= end for y in chunk_years(built_kb.chunk(doc.id)))
+        return any(start <= y <= end for y in built_kb.retriever.years_of(doc.id))
 
     period = KnowledgeBaseRetriever(knowledge_base=built_kb, years=(2024, 2027), k=5)
     for mode in MODES:
