@@ -17,7 +17,7 @@ from indexer.build import build_index
 from kb.config import Settings
 from kb.embed import Embedder
 from kb.knowledge import KnowledgeBase
-from kb.retrieve import MODES, Filters, chunk_years
+from kb.retrieve import MODES, Filters, chunk_years, years_by_chunk
 
 DOC = """---
 title: 年の書き方
@@ -80,9 +80,11 @@ def test_era_query_finds_western_passage(era_kb: KnowledgeBase) -> None:
 
 
 def _in_range(kb: KnowledgeBase, years: tuple[int, int]) -> set[str]:
-    """Chunk ids whose text or heading path names or spans a year in ``years``."""
+    """Chunk ids whose text or heading path names or spans a year in ``years`` (or, naming none,
+    whose chapter states a period that does)."""
     start, end = years
-    return {c.chunk_id for c in kb.chunks if any(start <= y <= end for y in chunk_years(c))}
+    by_chunk = years_by_chunk(kb.chunks)
+    return {cid for cid, found in by_chunk.items() if any(start <= y <= end for y in found)}
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -102,8 +104,8 @@ def test_year_filter_keeps_only_passages_in_range_and_still_fills_k(
 def test_semantic_side_asks_for_more_when_few_candidates_are_in_range(
     built_kb: KnowledgeBase, mode: str
 ) -> None:
-    """No chunk naming 2026 is among the query's 20 nearest, yet all of them come back."""
-    query, years = "ペーパーレス会議", (2026, 2026)
+    """No chunk naming 2019 is among the query's 20 nearest, yet all of them come back."""
+    query, years = "ペーパーレス会議", (2019, 2019)
     allowed = _in_range(built_kb, years)
     nearest = built_kb.retriever.semantic_scores(query, 20).scores
     assert 0 < len(allowed) <= 8 and not allowed & {cid for cid, _ in nearest}
@@ -119,6 +121,19 @@ def test_a_year_inside_a_period_finds_the_period(built_kb: KnowledgeBase) -> Non
     hits = built_kb.search("第3期の取り組み", mode="keyword", k=10, filters=Filters(years=(2026, 2026)))
     assert any("令和6年度から4年間" in h.text for h in hits), [h.section for h in hits]
     assert not any("2026" in h.text for h in hits if "令和6年度から4年間" in h.text)
+
+
+def test_measures_without_a_year_inherit_their_chapters_period(built_kb: KnowledgeBase) -> None:
+    """第4章 states 「第3期（令和6年度から4年間）」 once; its measures name no year, yet a 2026
+    filter finds them. A chapter opening with a list of dates (a history) passes nothing on."""
+    hits = built_kb.search("RPA", mode="keyword", k=10, filters=Filters(years=(2026, 2026)))
+    inherited = [h for h in hits if not chunk_years(h.chunk)]
+    assert inherited and all(h.chunk.chapter.startswith("第4章") for h in inherited), [
+        h.section for h in hits
+    ]
+    by_chunk = years_by_chunk(built_kb.chunks)
+    national = [c for c in built_kb.chunks if c.kind == "national_strategy" and not chunk_years(c)]
+    assert national and all(not by_chunk[c.chunk_id] for c in national)
 
 
 def test_a_western_year_filter_finds_era_passages(built_kb: KnowledgeBase) -> None:
