@@ -62,7 +62,7 @@ class Settings:
     collection: str = "hirakata_kb"
     # Collections up to this many vectors are searched exactly from an in-memory copy (0 = always
     # ask Chroma; larger ones use Chroma's HNSW index). See kb/store.py.
-    exact_search_max: int = 50_000
+    exact_search_max: int = 100_000
 
     # Retrieval.
     default_mode: str = "hybrid"

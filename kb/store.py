@@ -4,8 +4,8 @@ This is the only module that imports chromadb. Vectors always come from our Embe
 collections get an embedding function that refuses to run, because Chroma's default one
 would try to download a model.
 
-Chroma is the store of record. A collection of up to ``exact_search_max`` vectors (50,000 by
-default: 77 MB at 384 dimensions) is read once into memory and searched exactly with one matrix
+Chroma is the store of record. A collection of up to ``exact_search_max`` vectors (100,000 by
+default: 154 MB at 384 dimensions) is read once into memory and searched exactly with one matrix
 product: for this corpus (184 + 758 vectors) a query took 0.05-0.1 ms instead of Chroma's
 ~17 ms with HNSW at ef_search=500, and the result is the exact top k rather than HNSW's
 approximation (bench/bench_search.py). A build's collections never change once written, so the
@@ -81,7 +81,7 @@ def _client(path: Path | None, host: str | None, port: int):  # type: ignore[no-
 
 
 #: Default size limit for searching a collection exactly in memory (see the module docstring).
-EXACT_SEARCH_MAX = 50_000
+EXACT_SEARCH_MAX = 100_000
 
 
 class _Unsupported(Exception):
@@ -178,6 +178,9 @@ class ExactIndex:
         ]
 
 
+_READ_PAGE = 5_000  # records per get() when reading a collection into memory
+
+
 class VectorStore:
     """One Chroma collection of chunk vectors, with kind/chapter/doc metadata for filters.
 
@@ -198,6 +201,9 @@ class VectorStore:
         self._exact: ExactIndex | None = None
         self._exact_checked = False
         self._exact_lock = threading.Lock()
+        # Chroma's count() costs ~10 ms on a large collection; queries read it once (a build's
+        # collections are complete before they are queried, and `add` forgets it).
+        self._queried_count: int | None = None
         with _CLIENTS_LOCK:
             self._client = _client(path, host, port)
             try:
@@ -233,23 +239,36 @@ class VectorStore:
         return self._exact
 
     def _read_all(self) -> ExactIndex | None:
+        ids: list[str] = []
+        rows: list[Any] = []
+        metas: list[dict[str, Any]] = []
         try:
-            if int(self._collection.count()) > self.exact_search_max:
+            total = int(self._collection.count())
+            if total > self.exact_search_max:
                 return None
-            found = self._collection.get(include=["embeddings", "metadatas"])  # type: ignore[list-item]
+            # In pages: one get() of ~75,000 records fails inside Chroma ("too many SQL variables").
+            for offset in range(0, total, _READ_PAGE):
+                found = self._collection.get(
+                    include=["embeddings", "metadatas"],  # type: ignore[list-item]
+                    limit=_READ_PAGE,
+                    offset=offset,
+                )
+                page_ids = list(found["ids"])
+                embeddings = found.get("embeddings")
+                ids += page_ids
+                rows += list(embeddings) if embeddings is not None and len(page_ids) else []
+                metas += [dict(m or {}) for m in (found.get("metadatas") or [{}] * len(page_ids))]
         except Exception as exc:
             raise StoreError(
                 f"Chroma のコレクションを読めません: {self.collection_name}",
                 f"cannot read Chroma collection {self.collection_name}: {type(exc).__name__}: {exc}",
             ) from exc
-        ids = list(found["ids"])
-        embeddings = found.get("embeddings")
-        vectors = np.asarray(embeddings if embeddings is not None and len(ids) else np.zeros((0, 0)))
-        metas = [dict(m or {}) for m in (found.get("metadatas") or [{}] * len(ids))]
-        return ExactIndex(ids, vectors.astype(np.float32).reshape(len(ids), -1), metas)
+        vectors = np.asarray(rows, dtype=np.float32) if rows else np.zeros((0, 0), dtype=np.float32)
+        return ExactIndex(ids, vectors.reshape(len(ids), -1), metas)
 
     def add(self, ids: Sequence[str], vectors: np.ndarray, metadatas: Sequence[dict[str, str]]) -> None:
         """Add vectors in batches (Chroma limits one call's size)."""
+        self._queried_count = None
         with self._exact_lock:  # the in-memory copy, if read already, is out of date
             self._exact, self._exact_checked = None, False
         step = 1000
@@ -259,6 +278,7 @@ class VectorStore:
                 embeddings=vectors[i : i + step].tolist(),
                 metadatas=list(metadatas[i : i + step]),  # type: ignore[arg-type]
             )
+        self._queried_count = None  # a query during the upserts may have read a partial count
 
     def get_vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
         """Stored vectors by id (missing ids are absent from the result)."""
@@ -288,7 +308,9 @@ class VectorStore:
                 return exact.search(vector, k, where)
             except _Unsupported:  # a filter only Chroma understands
                 pass
-        n = int(self._collection.count())
+        if self._queried_count is None:
+            self._queried_count = int(self._collection.count())
+        n = self._queried_count
         if n == 0:
             return []
         include = ["distances", "metadatas"] if metadata else ["distances"]

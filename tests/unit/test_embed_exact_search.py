@@ -106,3 +106,18 @@ def test_large_collections_stay_in_chroma_and_adds_are_seen(tmp_path: Path) -> N
     assert store.exact_index() is None and store.count() == 30
     assert store.query(vectors[25], 1)[0][0] == ids[25]
     store.close()
+
+
+def test_collections_are_read_into_memory_in_pages(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One get() of ~75,000 records fails inside Chroma (too many SQL variables): pages of
+    _READ_PAGE records, here 7, must give back every vector with its own id and metadata."""
+    import kb.store
+
+    monkeypatch.setattr(kb.store, "_READ_PAGE", 7)
+    ids, vectors, metas = _data(30)
+    VectorStore("paged", path=tmp_path / "chroma").add(ids, vectors, metas)
+    exact = VectorStore("paged", path=tmp_path / "chroma").exact_index()
+    assert exact is not None and len(exact) == 30
+    for q in (0, 13, 29):
+        [(vid, cosine, meta)] = exact.search(vectors[q], 1, None)
+        assert vid == ids[q] and meta == metas[q] and cosine == pytest.approx(1.0, abs=1e-5)
