@@ -111,9 +111,11 @@ class Result:
 
 def request_args(kind: str, question: str) -> tuple[str, list[Any]]:
     """The API name and inputs for one request of ``kind``."""
+    # Gradio's HTTP API wants every input (gradio_client fills defaults; plain HTTP does not):
+    # /ask (question, chat, years), /search (query, mode, kinds, chapter, k, years); "" = all years.
     if kind == "ask":
-        return "ask", [question, []]
-    return "search", [question, kind, [], "", 5]
+        return "ask", [question, [], ""]
+    return "search", [question, kind, [], "", 5, ""]
 
 
 def failure(output: list[Any]) -> str | None:

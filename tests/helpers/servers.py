@@ -141,7 +141,7 @@ def wait_for_replica(proc: subprocess.Popen[bytes], base: str, log: Path, timeou
     def answers() -> bool:
         try:
             return 'class="hit"' in str(
-                call_api(base, "search", ["計画", "keyword", [], "", 1], timeout=30)[0]
+                call_api(base, "search", ["計画", "keyword", [], "", 1, ""], timeout=30)[0]
             )
         except (OSError, ApiError):
             return False
