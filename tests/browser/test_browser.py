@@ -10,12 +10,13 @@ the tests also rewrite ``docs/screenshots/{chat,search,documents,phone}.png`` fo
 from __future__ import annotations
 
 import os
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers.documents import make_image_only_pdf
+from helpers.servers import free_port
 
 import kb.app
 from kb.config import Settings
@@ -47,12 +48,6 @@ if not CHROMIUM.exists():
         allow_module_level=True,
     )
 sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -492,19 +487,3 @@ def test_upload_adds_a_document_from_the_documents_tab(
         assert len(list(settings.corpus_dir.glob("*.md"))) == 2  # the scanned PDF added nothing
     finally:
         page.context.close()
-
-
-def make_image_only_pdf(path: Path) -> None:
-    """A 'scanned' PDF: a page that is a picture only, no text layer."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-    from matplotlib.backends.backend_pdf import PdfPages
-
-    with PdfPages(path) as pdf:
-        fig = plt.figure(figsize=(8.27, 11.69))
-        fig.figimage(np.random.default_rng(0).random((200, 150)), xo=50, yo=50)
-        pdf.savefig(fig)
-        plt.close(fig)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import html
 import re
-import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +14,8 @@ from typing import Any
 import gradio as gr
 import pytest
 from gradio_client import Client, handle_file
+from helpers.documents import SMALL_DOC, make_image_only_pdf
+from helpers.servers import free_port
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
@@ -30,28 +31,6 @@ from kb.feedback import FeedbackStore
 from kb.knowledge import KnowledgeBase
 from kb.retrieve import Filters
 from kb.text import query_terms
-
-SMALL_DOC = """---
-title: テスト用の計画
-kind: plan
----
-
-# 第1章 概要
-
-## 1.1 目的
-
-書かない窓口は、申請書を手で書かずに手続きできる窓口です。職員が聞き取りながら申請書を作成します。
-
-## 1.2 期間
-
-計画期間は令和6年度から令和8年度までの3年間です。
-"""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def text_of(message: dict[str, Any]) -> str:
@@ -551,22 +530,6 @@ def test_upload_adds_a_document_and_the_app_moves_to_the_new_build(
     again = client.predict(handle_file(str(source)), "other", "", api_name="/add_document")[0]
     assert "kb-error" in again and "追加済み" in again and "already" in again
     assert corpus_state(settings) == after
-
-
-def make_image_only_pdf(path: Path) -> None:
-    """A 'scanned' PDF: a page that is a picture only, no text layer."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-    from matplotlib.backends.backend_pdf import PdfPages
-
-    with PdfPages(path) as pdf:
-        fig = plt.figure(figsize=(8.27, 11.69))
-        fig.figimage(np.random.default_rng(0).random((200, 150)), xo=50, yo=50)
-        pdf.savefig(fig)
-        plt.close(fig)
 
 
 def test_bad_uploads_get_a_message_and_change_nothing(

@@ -23,7 +23,6 @@ import html
 import io
 import os
 import re
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -32,6 +31,7 @@ from typing import Any
 
 import pytest
 from gradio_client import Client
+from helpers.servers import free_port
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -452,12 +452,6 @@ def test_cli_argument_that_is_not_utf8(built_kb: KnowledgeBase) -> None:
 
 
 # --- the app's API through gradio_client ---------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")

@@ -29,6 +29,8 @@ import httpx
 import pytest
 import uvicorn.config
 from gradio_client import Client
+from helpers.documents import SMALL_DOC
+from helpers.servers import free_port
 
 import kb.app
 import kb.app.cli as app_cli
@@ -38,21 +40,6 @@ from kb.config import Settings, load_settings
 from kb.knowledge import KnowledgeBase
 from kb.retrieve import MODES
 
-SMALL_DOC = """---
-title: テスト用の計画
-kind: plan
----
-
-# 第1章 概要
-
-## 1.1 目的
-
-書かない窓口は、申請書を手で書かずに手続きできる窓口です。職員が聞き取りながら申請書を作成します。
-
-## 1.2 期間
-
-計画期間は令和6年度から令和8年度までの3年間です。
-"""
 #: Text only the app's own pages and answers contain: seen in a response, content leaked.
 CONTENT = ("申請書を手で書かずに", "計画期間は令和6年度", EXAMPLES[0], 'id="answer-panel"', "kb-status")
 USER, PASSWORD = "staff", "s3cret-pw"
@@ -158,12 +145,6 @@ def small(base_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> 
     canary.parent.mkdir()
     canary.write_text(f"CANARY-{uuid.uuid4()}", encoding="utf-8")
     return Small(settings, knowledge, guard.attempts, canary)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextlib.contextmanager
