@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from eval.metrics import Question, is_relevant, load_question_file, percentile, split_names
-from eval.report import markdown_table
+from eval.report import NOT_PLAN_WORDED, markdown_table
 from eval.retrieval import DEFAULT_TORCH_THREADS, display_path, open_kb, torch_threads
 from kb.answer.patterns import WESTERN_GLOSS
 from kb.errors import KBError
@@ -196,8 +196,6 @@ def _problems(runs: Sequence[AnswerRun]) -> dict[str, list[str]]:
 
 
 FOCUS_TAGS = ("colloquial", "near_miss", "western_year", "session", "paraphrase")
-#: Focus tags whose questions are not worded from the plan (paraphrase questions still are).
-_NOT_PLAN_WORDED = {"colloquial", "near_miss", "western_year", "session"}
 
 
 def _groups(runs: Sequence[AnswerRun]) -> dict[str, dict[str, dict[str, Any]]]:
@@ -208,7 +206,7 @@ def _groups(runs: Sequence[AnswerRun]) -> dict[str, dict[str, dict[str, Any]]]:
         groups: dict[str, list[AnswerRun]] = {}
         for r in in_split:
             groups.setdefault(f"type:{r.question.primary_type}", []).append(r)
-            if not _NOT_PLAN_WORDED & set(r.question.tags):
+            if not NOT_PLAN_WORDED & set(r.question.tags):
                 groups.setdefault("plan-worded", []).append(r)
             for tag in FOCUS_TAGS:
                 if tag in r.question.tags:

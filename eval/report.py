@@ -13,7 +13,8 @@ SNIPPET_CHARS = 60
 #: Tags shown per split right after the summary (``By focus tag``): the hard slices of the set.
 #: "plan-worded" is not a tag: the questions with none of the focus tags below (as eval.answers groups them).
 PLAN_WORDED = "plan-worded"
-_NOT_PLAN_WORDED = frozenset({"colloquial", "near_miss", "western_year", "session"})
+#: Focus tags whose questions are not worded from the plan (eval.answers groups by the same set).
+NOT_PLAN_WORDED = frozenset({"colloquial", "near_miss", "western_year", "session"})
 FOCUS_TAGS = (PLAN_WORDED, "colloquial", "western_year")
 FOCUS_SPLITS = ("dev", "test")
 _PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -124,7 +125,7 @@ def _focus_from_runs(metrics: dict[str, Any], run_dir: Path) -> dict[str, dict[s
                 run = QuestionRun(question, tuple(record["hits"]), float(record.get("latency_ms", 0.0)))
                 for tag in set(question.tags) & set(FOCUS_TAGS):
                     groups.setdefault(f"{tag}/{question.split}", []).append(run)
-                if not set(question.tags) & _NOT_PLAN_WORDED:
+                if not set(question.tags) & NOT_PLAN_WORDED:
                     groups.setdefault(f"{PLAN_WORDED}/{question.split}", []).append(run)
             out[name] = {key: summarise(runs, meta["k"]) for key, runs in groups.items()}
         return out

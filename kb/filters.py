@@ -29,15 +29,12 @@ def years_by_chunk(chunks: Iterable[Chunk]) -> dict[str, frozenset[int]]:
     own = {c.chunk_id: chunk_years(c) for c in ordered}
     period: dict[tuple[str, str], frozenset[int]] = {}
     for c in ordered:
-        chapter = (c.doc_id, c.heading_path[0] if c.heading_path else "")
+        chapter = (c.doc_id, c.chapter)
         if chapter not in period:
             years = own[c.chunk_id]
             spans = len(years) >= 2 and max(years) - min(years) + 1 == len(years)
             period[chapter] = years if spans and chapter[1] else frozenset()
-    return {
-        c.chunk_id: own[c.chunk_id] or period[(c.doc_id, c.heading_path[0] if c.heading_path else "")]
-        for c in ordered
-    }
+    return {c.chunk_id: own[c.chunk_id] or period[(c.doc_id, c.chapter)] for c in ordered}
 
 
 @dataclass(frozen=True)
