@@ -116,6 +116,10 @@ class Settings:
     llm_api_key: str | None = None
     llm_timeout_s: float = 60.0
 
+    # Adding documents (kb add, the app's 資料 tab): the largest file taken, in MB. 50 MB is far
+    # above a text PDF of several hundred pages; bigger files are usually scans, which need OCR.
+    max_ingest_mb: float = 50.0
+
     # App.
     app_host: str = "127.0.0.1"
     app_port: int = 7860
@@ -124,6 +128,11 @@ class Settings:
     # What the app writes (feedback): a SQLAlchemy URL such as postgresql+psycopg://user:pw@db/kb
     # for several replicas; None = SQLite at feedback_db (see kb/feedback.py).
     database_url: str | None = None
+
+    @property
+    def max_ingest_bytes(self) -> int:
+        """:attr:`max_ingest_mb` in bytes."""
+        return int(self.max_ingest_mb * 1024 * 1024)
 
     @property
     def feedback_db(self) -> Path:
@@ -244,6 +253,8 @@ def _validate(s: Settings) -> None:
                 "default_k, candidate_pool and max_query_chars must be >= 1",
             )
         )
+    if not s.max_ingest_mb > 0:
+        problems.append(("max_ingest_mb は 0 より大きい値", "max_ingest_mb must be > 0"))
     if problems:
         raise ConfigError("; ".join(p[0] for p in problems), "; ".join(p[1] for p in problems))
 

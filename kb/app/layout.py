@@ -157,7 +157,7 @@ def _search_tab(settings: Settings, service: KBService) -> dict[str, Any]:
 def _documents_tab(service: KBService) -> dict[str, Any]:
     c: dict[str, Any] = {}
     c["list"] = gr.HTML(h.documents_html(service), elem_id="doc-list")
-    limit_mb = h.upload_limit_bytes() // 1024 // 1024
+    limit_mb = f"{h.upload_limit_bytes(service.settings) / 2**20:g}"
     with gr.Accordion("➕ 資料を追加 / add a document", open=False, elem_id="upload-box"):
         c["file"] = unchecked(
             gr.File(
@@ -201,6 +201,38 @@ def _documents_tab(service: KBService) -> dict[str, Any]:
     return c
 
 
+class CheckedBlocks(gr.Blocks):
+    """Blocks whose API calls with too few values get a bilingual message, not a blank error.
+
+    Gradio raises a plain ValueError there, which reaches a plain-HTTP caller as
+    ``{"error": null}`` and writes the caller's whole input (up to the query limit) into the
+    log with a traceback. A :class:`gr.Error` is shown to the caller and is not logged as a crash.
+    """
+
+    def validate_inputs(self, block_fn: Any, inputs: list[Any]) -> None:
+        wanted = list(getattr(block_fn, "inputs", []) or [])
+        if len(inputs) >= len(wanted):
+            return
+        # Session state is filled in by Gradio, not sent by the caller: name only what is sent.
+        sent = [block for block in wanted if not isinstance(block, gr.State)]
+        received = len(inputs) if len(inputs) <= len(sent) else len(inputs) - (len(wanted) - len(sent))
+        names = ", ".join(_input_name(block) for block in sent)
+        api = getattr(block_fn, "api_name", None) or getattr(block_fn, "name", "")
+        raise gr.Error(
+            f"入力値が足りません（{api}: {len(sent)} 個必要、{received} 個受信）。順に {names} を送ってください。"
+            f" / Not enough input values for {api}: {len(sent)} needed, {received} received."
+            f" Send, in order: {names}.",
+            title="入力エラー / Input error",
+            print_exception=False,
+        )
+
+
+def _input_name(block: Any) -> str:
+    """How an input is named in the API description: its label, else its component type."""
+    label = getattr(block, "label", None)
+    return str(label) if label else type(block).__name__.lower()
+
+
 def build_app(settings: Settings, kb: KnowledgeBase | None = None) -> gr.Blocks:
     """Build the UI (not served). Without ``kb``, the index is opened or built in the background."""
     service = KBService(settings, kb)
@@ -212,7 +244,7 @@ def build_app(settings: Settings, kb: KnowledgeBase | None = None) -> gr.Blocks:
             stores.append(FeedbackStore.from_settings(settings))
         return stores[0]
 
-    with gr.Blocks(title=TITLE) as demo:
+    with CheckedBlocks(title=TITLE) as demo:
         _header()
         status = gr.HTML(h.status_html(service), elem_id="kb-status")
         with gr.Tabs(elem_id="tabs"):

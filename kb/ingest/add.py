@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from kb.config import Settings
 from kb.corpus import CORPUS_SUFFIXES, KINDS, read_front_matter, split_sections
 from kb.errors import IngestError
-from kb.ingest.extract import check_file, extract
+from kb.ingest.extract import MAX_INGEST_BYTES, check_file, extract
 from kb.ingest.lines import Extracted
 from kb.ingest.markdown import clean_title, front_matter, one_line, to_markdown_body
 from kb.manifest import write_durably
@@ -113,9 +113,9 @@ def _adding(index_dir: Path) -> Iterator[None]:
         os.close(fd)
 
 
-def convert_file(path: Path) -> tuple[Extracted, str, int, int]:
+def convert_file(path: Path, max_bytes: int = MAX_INGEST_BYTES) -> tuple[Extracted, str, int, int]:
     """Extract and convert ``path`` (no corpus access): (extraction, Markdown body, headings, tables)."""
-    extracted = extract(path)
+    extracted = extract(path, max_bytes)
     body, headings, tables = to_markdown_body(extracted)
     return extracted, body, headings, tables
 
@@ -142,10 +142,10 @@ def add_document(
         raise IngestError(
             f"コーパスのフォルダがありません: {corpus_dir}", f"corpus folder not found: {corpus_dir}"
         )
-    check_file(path)
+    check_file(path, settings.max_ingest_bytes)
     sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
     _refuse_duplicate(corpus_dir, sha256, path)  # before converting: the cheap refusal first
-    extracted, body, headings, tables = convert_file(path)
+    extracted, body, headings, tables = convert_file(path, settings.max_ingest_bytes)
     doc_title = one_line(title or "") or one_line(clean_title(extracted.title)) or path.stem
     text = front_matter(doc_title, kind, path.name, sha256, extracted.page_count, date.today().isoformat())
     text += "\n" + body

@@ -17,8 +17,8 @@ from kb.corpus import read_front_matter
 from kb.errors import IngestError
 from kb.ingest.lines import Extracted, Line, clean_line, drop_headers_footers, fix_radicals, join_wrapped
 
-#: Largest file ``kb add`` accepts (a fixed limit, independent of Settings): 50 MB is far above
-#: a text PDF of several hundred pages; bigger files are usually scans (which need OCR anyway).
+#: Largest file taken when no limit is given: Settings.max_ingest_mb's default (kb add and the app
+#: pass the configured limit).
 MAX_INGEST_BYTES = 50 * 1024 * 1024
 SUPPORTED_SUFFIXES = (".pdf", ".docx", ".txt", ".md")
 
@@ -174,8 +174,17 @@ def _corrupt(name: str, detail: str, what: str = "PDF") -> IngestError:
     )
 
 
-def check_file(path: Path) -> int:
-    """The file's size, after checking it exists, has a supported type and is not too large."""
+def too_large(name: str, size: int, max_bytes: int) -> IngestError:
+    """The refusal of a file over the limit (kb add and the app's upload say the same)."""
+    size_mb, limit_mb = size / 2**20, max_bytes / 2**20
+    return IngestError(
+        f"ファイルが大きすぎます（{size_mb:.1f} MB、上限 {limit_mb:.1f} MB）: {name}（分割してから追加してください）",
+        f"file too large ({size_mb:.1f} MB, limit {limit_mb:.1f} MB): {name}; split it and add the parts",
+    )
+
+
+def check_file(path: Path, max_bytes: int = MAX_INGEST_BYTES) -> int:
+    """The file's size, after checking it exists, has a supported type and is at most ``max_bytes``."""
     if not path.is_file():
         raise IngestError(f"ファイルがありません: {path}", f"no such file: {path}")
     suffix = path.suffix.lower()
@@ -186,18 +195,14 @@ def check_file(path: Path) -> int:
             f"unsupported file type {suffix or '(none)'}: {path.name}; supported: {supported}",
         )
     size = path.stat().st_size
-    if size > MAX_INGEST_BYTES:
-        limit = MAX_INGEST_BYTES // 1024 // 1024
-        raise IngestError(
-            f"ファイルが大きすぎます（{size / 1024 / 1024:.0f} MB、上限 {limit} MB）: {path.name}（分割してから追加してください）",
-            f"file too large ({size / 1024 / 1024:.0f} MB, limit {limit} MB): {path.name}; split it and add the parts",
-        )
+    if size > max_bytes:
+        raise too_large(path.name, size, max_bytes)
     return size
 
 
-def extract(path: Path) -> Extracted:
+def extract(path: Path, max_bytes: int = MAX_INGEST_BYTES) -> Extracted:
     """The lines (or, for Markdown, the body) of ``path``, after :func:`check_file`."""
-    check_file(path)
+    check_file(path, max_bytes)
     raw = path.read_bytes()
     suffix = path.suffix.lower()
     if suffix == ".pdf":

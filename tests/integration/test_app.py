@@ -492,7 +492,8 @@ def small_served(base_settings: Settings, built_kb, tmp_path: Path) -> Iterator[
     """The app over a one-document corpus of its own (an upload changes the corpus and the index)."""
     import indexer.build
 
-    settings = small_settings(base_settings, tmp_path)
+    # A 1 MB upload limit (Settings.max_ingest_mb), so the over-size case needs only a 3 MB file.
+    settings = small_settings(base_settings, tmp_path).replace(max_ingest_mb=1)
     embedder = built_kb.retriever.embedder  # the session's model, not a second copy
     indexer.build.build_index(settings, embedder=embedder)
     demo = kb.app.build_app(settings, KnowledgeBase.open(settings, embedder=embedder))
@@ -533,7 +534,7 @@ def test_upload_adds_a_document_and_the_app_moves_to_the_new_build(
 
 
 def test_bad_uploads_get_a_message_and_change_nothing(
-    small_served: tuple[str, Settings], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    small_served: tuple[str, Settings], tmp_path: Path
 ) -> None:
     url, settings = small_served
     client = Client(url, verbose=False)
@@ -543,8 +544,7 @@ def test_bad_uploads_get_a_message_and_change_nothing(
     scanned = tmp_path / "スキャン.pdf"
     make_image_only_pdf(scanned)
     big = tmp_path / "大きい.txt"
-    big.write_text("計画" * 500_000, encoding="utf-8")  # 3 MB
-    monkeypatch.setattr(handlers, "MAX_INGEST_BYTES", 2**20)  # the served app runs in this process
+    big.write_text("計画" * 500_000, encoding="utf-8")  # 3 MB, over small_served's 1 MB limit
     assert scanned.stat().st_size < 2**20 < big.stat().st_size
     cases = [
         (wrong_type, "対応していない形式です", "unsupported file type"),

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import html
 import io
+import json
 import os
 import re
 import subprocess
@@ -31,7 +32,7 @@ from typing import Any
 
 import pytest
 from gradio_client import Client
-from helpers.servers import free_port
+from helpers.servers import ApiError, call_api, free_port
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -464,6 +465,25 @@ def app_client(built_kb: KnowledgeBase, base_settings: Settings) -> Iterator[Cli
         yield Client(f"http://127.0.0.1:{port}/", verbose=False)
     finally:
         demo.close()
+
+
+@pytest.mark.parametrize(
+    ("api", "data", "needed"),
+    [
+        ("search", ["RPA"], "6 個必要、1 個受信"),
+        ("ask", [], "3 個必要、0 個受信"),
+        ("ask", ["RPA", []], "3 個必要、2 個受信"),
+    ],
+)
+def test_too_few_values_over_plain_http_get_a_message(
+    app_client: Client, api: str, data: list[Any], needed: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Gradio answered these with ``{"error": null}`` and logged a traceback with the input."""
+    with pytest.raises(ApiError) as caught:
+        call_api(app_client.src.rstrip("/"), api, data)
+    message = json.loads(str(caught.value))["error"]
+    assert needed in message and "Not enough input values" in message, message
+    assert "Traceback" not in caplog.text
 
 
 #: Every tag and attribute the app itself writes; anything else came from the input, unescaped.

@@ -391,7 +391,7 @@ def _bad_files(tmp: Path, env: Env) -> dict[str, tuple[Path, tuple[str, ...]]]:
         "image_only": (scanned, ("OCR", "no text layer", "OCR is needed")),
         "corrupt_pdf": (corrupt, ("壊れている", "corrupt")),
         "corrupt_docx": (garbage, ("壊れている", "corrupt")),
-        "too_large": (huge, ("大きすぎます", "too large", "50 MB")),
+        "too_large": (huge, ("大きすぎます", "上限 50.0 MB", "too large", "limit 50.0 MB")),
         "unsupported": (other, ("対応していない形式", "unsupported file type .xlsx")),
         "duplicate": (env.pdf, ("追加済み", "already in the corpus", "テスト市計画.md")),
     }
@@ -409,6 +409,18 @@ def test_bad_files_give_a_clear_message_and_change_nothing(env: Env, tmp_path: P
     assert "エラー" in err and "error:" in err and "Traceback" not in err
     for word in words:
         assert word in err, err
+    assert _state(env.settings) == before
+
+
+def test_the_size_limit_is_a_setting(env: Env, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """KB_MAX_INGEST_MB (Settings.max_ingest_mb) is the limit kb add applies, not a constant."""
+    notes = tmp_path / "議事録.txt"
+    with notes.open("wb") as f:  # sparse: 1 MB on paper
+        f.truncate(1024 * 1024)
+    before = _state(env.settings)
+    monkeypatch.setenv("KB_MAX_INGEST_MB", "0.5")
+    code, out, err = run_cli(env.config, "add", str(notes), "--quiet")
+    assert code == 2 and "上限 0.5 MB" in err and "limit 0.5 MB" in err, (out, err)
     assert _state(env.settings) == before
 
 
