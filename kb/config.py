@@ -119,6 +119,10 @@ class Settings:
     # Adding documents (kb add, the app's 資料 tab): the largest file taken, in MB. 50 MB is far
     # above a text PDF of several hundred pages; bigger files are usually scans, which need OCR.
     max_ingest_mb: float = 50.0
+    # Whether the app offers 「資料を追加」 (and its add_document API). The app has one shared
+    # login, so a city that wants only administrators to change the corpus turns this off and
+    # uses `kb add` on the server.
+    app_allow_upload: bool = True
 
     # App.
     app_host: str = "127.0.0.1"

@@ -154,9 +154,9 @@ def _search_tab(settings: Settings, service: KBService) -> dict[str, Any]:
     return c
 
 
-def _documents_tab(service: KBService) -> dict[str, Any]:
+def _upload_box(service: KBService) -> dict[str, Any]:
+    """「資料を追加」: file, kind, title and the add button (only when Settings.app_allow_upload)."""
     c: dict[str, Any] = {}
-    c["list"] = gr.HTML(h.documents_html(service), elem_id="doc-list")
     limit_mb = f"{h.upload_limit_bytes(service.settings) / 2**20:g}"
     with gr.Accordion("➕ 資料を追加 / add a document", open=False, elem_id="upload-box"):
         c["file"] = unchecked(
@@ -185,6 +185,14 @@ def _documents_tab(service: KBService) -> dict[str, Any]:
             )
         c["add"] = gr.Button("追加して索引を更新 / add and re-index", variant="primary", elem_id="add-doc")
         c["add_msg"] = gr.HTML(elem_id="add-msg")
+    return c
+
+
+def _documents_tab(service: KBService) -> dict[str, Any]:
+    c: dict[str, Any] = {}
+    c["list"] = gr.HTML(h.documents_html(service), elem_id="doc-list")
+    if service.settings.app_allow_upload:
+        c.update(_upload_box(service))
     with gr.Row():
         c["doc"] = gr.Dropdown(
             h.document_choices(service),
@@ -287,14 +295,15 @@ def build_app(settings: Settings, kb: KnowledgeBase | None = None) -> gr.Blocks:
             # own choice and range checks would fail with a traceback and an English-only error.
             preprocess=False,
         )
-        d["add"].click(
-            partial(h.add_document, service),
-            [d["file"], d["kind"], d["title"]],
-            [d["add_msg"], d["list"], d["doc"], s["chapter"], status, d["file"]],
-            api_name="add_document",
-            concurrency_id="kb",  # re-indexing uses the loaded model and tagger: one at a time
-            preprocess=False,  # the handler checks the file and says why it cannot be added
-        )
+        if "add" in d:
+            d["add"].click(
+                partial(h.add_document, service),
+                [d["file"], d["kind"], d["title"]],
+                [d["add_msg"], d["list"], d["doc"], s["chapter"], status, d["file"]],
+                api_name="add_document",
+                concurrency_id="kb",  # re-indexing uses the loaded model and tagger: one at a time
+                preprocess=False,  # the handler checks the file and says why it cannot be added
+            )
         d["doc"].change(
             partial(h.doc_sections, service),
             d["doc"],

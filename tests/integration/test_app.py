@@ -210,6 +210,19 @@ def test_chapter_and_document_choices_are_declared(base_settings: Settings, buil
     assert {d.doc_id for d in built_kb.documents()} == set(dropdowns["doc"])
 
 
+def test_upload_can_be_turned_off(base_settings: Settings, built_kb) -> None:  # type: ignore[no-untyped-def]
+    """app_allow_upload=False: no upload box on the page and no add_document API to call."""
+
+    def upload_parts(settings: Settings) -> tuple[set[str], set[str]]:
+        config = kb.app.build_app(settings, built_kb).config
+        elem_ids = {c["props"].get("elem_id") for c in config["components"]}
+        apis = {d.get("api_name") for d in config["dependencies"]}
+        return elem_ids & {"upload-box", "upload", "add-doc"}, apis & {"add_document"}
+
+    assert upload_parts(base_settings) == ({"upload-box", "upload", "add-doc"}, {"add_document"})
+    assert upload_parts(base_settings.replace(app_allow_upload=False)) == (set(), set())
+
+
 def test_section_picker_by_name_through_the_api(client: Client, served: tuple[str, Settings]) -> None:
     """Issue 1: documents and sections are picked by id, title or heading from fresh clients."""
     sections, reader = client.predict("plan", api_name="/doc_sections")
