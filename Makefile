@@ -36,12 +36,12 @@ test-all: install       ## also the slow tests (exhaustive model-faithfulness sw
 	$(PY) -m pytest -m "slow or not slow"
 
 lint: install
-	$(VENV)/bin/ruff check kb indexer eval tests app.py
-	$(VENV)/bin/ruff format --check kb indexer eval tests app.py
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .  # also the Python blocks in README.md and docs/
 
 fmt: install
-	$(VENV)/bin/ruff check --fix kb indexer eval tests app.py
-	$(VENV)/bin/ruff format kb indexer eval tests app.py
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
 
 typecheck: install
 	$(VENV)/bin/mypy kb
