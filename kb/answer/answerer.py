@@ -9,6 +9,7 @@ from typing import Any, Protocol
 from kb.answer import patterns as P
 from kb.answer.extractive import (
     ExtractiveWriter,
+    ItemIndex,
     TermStats,
     candidates,
     choose,
@@ -60,6 +61,7 @@ class Answerer:
         self.writer: Writer = writer or ExtractiveWriter()
         self.weights = weights or AnswerWeights()
         self.stats = TermStats(kb.chunks)
+        self.items = ItemIndex(kb.chunks)
 
     @classmethod
     def from_settings(cls, kb: KnowledgeBase, settings: Settings, chat_model: Any = None) -> Answerer:
@@ -101,10 +103,14 @@ class Answerer:
         hits, best_cosine = self.retrieve(q.query, exclude_text, filters)
         w = self.weights
         cands = candidates(q, hits, self.stats, w)
-        score = confidence(q, hits, cands, best_cosine, self.stats, w)
+        cands += self.items.follow(q, cands, self.stats, w)
+        picked = choose(cands, w)
+        # The answer is only as good as what it quotes: its support is that of the chosen sentences,
+        # not of some other sentence of the passages.
+        score = confidence(q, hits, picked, best_cosine, self.stats, w)
         suggestions = _suggestions(hits)
-        chosen = choose(cands, w) if hits and score >= self.settings.abstain_threshold else []
-        citations = cite([(c.hit, c.quote) for c in chosen])
+        chosen = picked if hits and score >= self.settings.abstain_threshold else []
+        citations = cite([pair for c in chosen for pair in c.quoted()])
         note = self.writer.note
         if citations:
             label, reason = _label(chosen[0], w)

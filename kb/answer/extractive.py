@@ -10,9 +10,10 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 
 from kb.answer import patterns as P
-from kb.answer.question import Question, answer_shape
+from kb.answer.question import Question, answer_shape, question_words
 from kb.answer.types import Answer, Candidate, Citation, Draft
 from kb.answer.weights import AnswerWeights
 from kb.chunk import Chunk
@@ -34,6 +35,12 @@ class TermStats:
         # document (「…（第3期取組版）」) would make its words look common everywhere.
         self._texts = [normalize(f"{c.section}\n{c.text}") for c in chunks]
         self._df: dict[str, int] = {}
+        #: Every heading of the corpus: a sentence that is one of them names a part, it says nothing of it.
+        self.headings = frozenset(normalize(h) for c in chunks for h in c.heading_path)
+
+    def names_a_part(self, sentence: str) -> bool:
+        """Is this (normalised) sentence one of the corpus's headings (「取組2-2 円滑な…の整備」)?"""
+        return sentence.removesuffix("。") in self.headings
 
     def df(self, term: str) -> int:
         if term not in self._df:
@@ -77,17 +84,26 @@ def quotable_sentences(text: str) -> list[tuple[str, str]]:
     the quote because a question can ask for the row by its name (「取組2-4の期待する効果」).
     """
     out = []
+    # A figure's box label on its own line (【基本目標3】) names the line that follows it.
+    box = ""
     for start, end in _balanced_spans(text):
         for piece in P.BULLET_CUT.split(text[start:end]):
             quote = P.LEADING_MARK.sub("", piece).strip()
             if P.SKIP_LINE.match(quote):
+                box = quote[1:-1] if P.BOX_LABEL.match(quote) else ""
                 continue
             label = P.LEADING_LABEL.match(quote)
             # a bullet can follow the label (「期待する効果: ・…」)
             quote = P.LEADING_MARK.sub("", quote[label.end() :]).strip() if label else quote
-            if len(quote) >= 6 and not P.SKIP_LINE.match(quote):
-                out.append((quote, label.group(1) or "" if label else ""))
+            if len(quote) >= 6 and not P.SKIP_LINE.match(quote) and not _word_list(quote):
+                out.append((quote, (label.group(1) if label else "") or box))
+            box = ""
     return out
+
+
+def _word_list(quote: str) -> bool:
+    """A diagram's labels run together (many "/" between words): nothing in it reads as an answer."""
+    return P.URL.sub("", quote).count("/") >= P.WORD_LIST_SLASHES
 
 
 def _rescaled(cosine: float | None, floor: float, span: float) -> float:
@@ -163,9 +179,11 @@ def candidates(q: Question, hits: Sequence[Hit], stats: TermStats, w: AnswerWeig
             )
             score += w.shape * shape + (w.focus_bonus if focus and focus in norm else 0.0)
             score += w.semantic_pick * semantic
-            if q.ordinals and any(o in norm or o in own_headings for o in q.ordinals):
+            if q.ordinals and any(o in f"{norm} {normalize(label)} {own_headings}" for o in q.ordinals):
                 score += w.ordinal_bonus
             score -= w.long_penalty if len(quote) > w.long_chars else 0.0  # long sentences make poor answers
+            if q.qtype == "general" and stats.names_a_part(norm):
+                score -= w.heading_penalty
             # Agreement reads the sentence and its heading. With the whole passage (tried on dev),
             # near-miss questions were answered more often at the same false abstention.
             agreeing = (
@@ -187,8 +205,9 @@ def confidence(
 ) -> float:
     """One score in [0, 1] from four retrieval signals.
 
-    - support: the best sentence that has the asked answer type (a date for いつ, a number with
-      the asked counter for 何人/何件/料金…) mixed with its passage's coverage of question terms;
+    - support: the best of ``cands`` — the answerer passes the sentences it will quote — that has
+      the asked answer type (a date for いつ, a number with the asked counter for 何人/何件/料金…),
+      mixed with its passage's coverage of question terms;
     - focus: the question's last noun phrase (what is asked about) occurs in a top passage;
     - known: share of question terms that occur anywhere in the corpus (「粗大ごみ」「ふるさと
       納税」 never do — off-topic questions use words the plan does not);
@@ -226,10 +245,72 @@ def choose(cands: Sequence[Candidate], w: AnswerWeights) -> list[Candidate]:
     return chosen
 
 
+class ItemIndex:
+    """The chunks under each numbered item of a document (取組3-1 …), to follow a sentence that
+    points at an item (「取り組み3-1に掲げる標準準拠システムへの移行について…」) to what the item
+    itself says: a いつ question about the pointing sentence is answered by the item's date.
+    """
+
+    def __init__(self, chunks: Sequence[Chunk]) -> None:
+        self._chunks: dict[tuple[str, str], list[Chunk]] = {}
+        for chunk in chunks:
+            for heading in chunk.heading_path:
+                if m := P.ITEM_REF.match(normalize(heading)):
+                    self._chunks.setdefault((chunk.doc_id, f"{m[1]}-{m[2]}"), []).append(chunk)
+                    break
+
+    def follow(
+        self, q: Question, cands: Sequence[Candidate], stats: TermStats, w: AnswerWeights
+    ) -> list[Candidate]:
+        """For a date or number question: each sentence about the asked subject that lacks the
+        figure but names an item gives the item's sentence that has it, on the same subject."""
+        if q.qtype not in ("date", "number"):
+            return []
+        out: list[Candidate] = []
+        for c in cands:
+            if c.typed or c.lexical < w.agree_coverage:
+                continue
+            norm = normalize(c.quote)
+            for m in P.ITEM_REF.finditer(norm):
+                # What the sentence says of the item: the words after the reference, to the comma.
+                terms = question_words(norm[m.end() :].split("、")[0])[0]
+                for chunk in self._chunks.get((c.hit.chunk.doc_id, f"{m[1]}-{m[2]}"), []):
+                    if chunk.chunk_id == c.hit.chunk.chunk_id or not terms:
+                        continue
+                    found = [
+                        (stats.coverage(terms, normalize(quote)), quote)
+                        for quote, _ in quotable_sentences(chunk.text)
+                        if answer_shape(q, normalize(quote), chunk.kind)[0]
+                    ]
+                    if not found:
+                        continue
+                    cover, quote = max(found, key=lambda f: f[0])  # the first of equals
+                    if cover < w.agree_coverage:
+                        continue
+                    hit = Hit(c.hit.rank, c.hit.score, chunk)
+                    support = c.lexical * cover
+                    out.append(
+                        replace(
+                            c,
+                            hit=hit,
+                            quote=quote,
+                            support=support,
+                            typed=True,
+                            agrees=True,
+                            via=(c.hit, c.quote),
+                        )
+                    )
+        return out
+
+
 def cite(pairs: Sequence[tuple[Hit, str]]) -> tuple[Citation, ...]:
     """Citations numbered 1..n; a quote that is not verbatim in its chunk is dropped."""
     out: list[Citation] = []
+    seen: set[tuple[str, str]] = set()
     for hit, quote in pairs:
+        if (hit.chunk.chunk_id, quote) in seen:
+            continue  # a sentence both chosen and quoted as the link to another
+        seen.add((hit.chunk.chunk_id, quote))
         if quote and quote in hit.text:
             out.append(Citation(len(out) + 1, hit.chunk, quote))
     return tuple(out)

@@ -56,6 +56,9 @@ ORDINAL = re.compile(
     r"第\s*[0-9一二三四五六七八九十]+\s*[期章次節条回]|取組み?\s*[0-9]+\s*-\s*[0-9]+(?![0-9])"
     r"|基本目標\s*[0-9]+(?![0-9])"
 )
+#: A numbered item of the plan as a heading names it (取組3-1) or a sentence points at it
+#: (「取り組み3-1に掲げる…」): groups are the two numbers.
+ITEM_REF = re.compile(r"取り?組み?\s*([0-9]+)\s*-\s*([0-9]+)(?![0-9])")
 WHO_Q = re.compile(
     r"誰(?!も|か)|だれ(?!も|か)|どなた|どこ(?!まで|でも|か(?!ら))|どの課|どの部|部署|担当(?![とにへ])|所管|省庁|発行元|どの機関|どの組織|名前"
 )
@@ -71,6 +74,11 @@ ORG_A = re.compile(
     r"[一-龥ァ-ヶー]+(課|部|室|局|省|庁|本部|委員会|センター|チーム|機構|協議会)|本部長|市長|大臣|cio"
 )
 DEFINITION_A = re.compile(r"^[^。]{1,60}[:：]|のこと|を指す|をいう|とは")
+#: The plan stating a definition in so many words (「…と定義する」「定義」): stronger than a gloss.
+DEFINES_A = re.compile(r"定義")
+#: 「…の理由は？」「なぜ…」 ask for a cause; a sentence giving one says so (…ため、…から、…を踏まえ).
+REASON_Q = re.compile(r"理由|なぜ|何故|どうして(?!いく)|何のため|目的は|背景")
+REASON_A = re.compile(r"ため[、に]|ことから|(?<![0-9])から、|により|によって|を踏まえ|をふまえ|を受け|背景")
 
 # -- follow-ups -------------------------------------------------------------------------------
 FOLLOW_REFER = re.compile(
@@ -92,6 +100,8 @@ SKIP_LINE = re.compile(
     # a numbered heading 「2. 自治体にとってのオープンデータの意義（1）」
     r"|^【[^】]*】$|^[^。]{1,30}\s／\s[^。]{1,30}$|^[0-9]+\.\s[^。、]{1,30}$"
 )
+#: A line that is only a figure's box label (【基本目標3】).
+BOX_LABEL = re.compile(r"^【[^】]{1,30}】$")
 #: A row label (「施策の方向性: 」) or a connective (「また、」) that opens a sentence: the quote
 #: starts after it, so the answer never begins with one.
 LEADING_LABEL = re.compile(
@@ -103,6 +113,10 @@ OPEN_BRACKETS = "「（(『【［"
 CLOSE_BRACKETS = "」）)』】］"
 #: Figure transcriptions run bullet after bullet without a full stop: cut there as well.
 BULLET_CUT = re.compile(r"\s+(?=[✓■⇒①-⑳])")
+#: A diagram read out as a word list (「高品質ケーブル/データセンター/自動運転/ドローン物流 ・…」):
+#: this many "/" between words (URLs aside) in one piece make it a list of labels, not a sentence.
+WORD_LIST_SLASHES = 5
+URL = re.compile(r"https?://\S+")
 
 # -- subject agreement ------------------------------------------------------------------------
 #: The question is about the city itself (its population, its PCs, its staff …).

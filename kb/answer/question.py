@@ -25,6 +25,7 @@ class Question:
     verbs: tuple[str, ...] = ()  # verb phrases as written; they only help choose sentences
     ordinals: tuple[str, ...] = ()  # 第3期, 第4章 …: which part of the plan is meant
     naming: bool = False  # asks for the term a description defines (「…を何て言う？」)
+    reason: bool = False  # asks why (「…の理由は？」): a sentence giving a cause answers it
 
     def focus_found(self, text: str) -> bool:
         return not self.focus or "".join(self.focus) in text or all(p in text for p in self.focus)
@@ -98,7 +99,8 @@ def analyse(query: str, asked: str | None = None) -> Question:
     # A one-character phrase (「市に」「気を付ける」) says too little to require it in a passage.
     focus = tuple(phrases[-1]) if phrases and len("".join(phrases[-1])) > 1 else ()
     naming = qtype == "definition" and bool(P.NAMING_Q.search(own))
-    return Question(query, qtype, counter, tuple(nouns), focus, tuple(verbs), tuple(ordinals), naming)
+    reason = qtype == "general" and bool(P.REASON_Q.search(own))
+    return Question(query, qtype, counter, tuple(nouns), focus, tuple(verbs), tuple(ordinals), naming, reason)
 
 
 def answer_shape(q: Question, sentence: str, kind: str) -> tuple[bool, float]:
@@ -118,7 +120,10 @@ def answer_shape(q: Question, sentence: str, kind: str) -> tuple[bool, float]:
         return True, 1.0 if P.ORG_A.search(sentence) else 0.0
     elif q.qtype == "definition":
         # The glossary's 「用語: 説明」 line is the definition the plan itself gives.
-        return True, (0.5 if kind == "glossary" else 0.0) + (0.5 if P.DEFINITION_A.search(sentence) else 0.0)
+        shape = (0.5 if kind == "glossary" else 0.0) + (0.5 if P.DEFINITION_A.search(sentence) else 0.0)
+        return True, min(1.0, shape + (0.5 if P.DEFINES_A.search(sentence) else 0.0))
+    elif q.reason:
+        return True, 1.0 if P.REASON_A.search(sentence) else 0.0
     else:
         return True, 0.0
     return ok, 1.0 if ok else 0.0

@@ -121,6 +121,13 @@ class Candidate:
     lexical: float = 0.0  # share of the question's terms in the sentence and its heading
     typed: bool = True  # has the asked answer shape (a date for いつ, a count for 何人 …)
     agrees: bool = True  # is about the asked subject (focus present, city vs nation)
+    #: The sentence that led here by naming this one's numbered item (「取り組み3-1に掲げる…」),
+    #: quoted after it so the answer shows the link; None for a sentence of the passages.
+    via: tuple[Hit, str] | None = None
+
+    def quoted(self) -> list[tuple[Hit, str]]:
+        """(passage, quote) pairs to cite for this candidate: itself, then what referred to it."""
+        return [(self.hit, self.quote), *([self.via] if self.via else [])]
 
 
 @dataclass(frozen=True)

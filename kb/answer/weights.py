@@ -47,6 +47,11 @@ class AnswerWeights:
     ordinal_bonus: float = 0.5  # the sentence or its heading names the asked 第N期 / 第N章
     long_penalty: float = 0.05
     long_chars: int = 200
+    # A sentence that is one of the corpus's headings (「取組2-4 SaaS、…の活用促進」, repeated as the
+    # first line of its item) names the part, it does not answer about it: general questions only.
+    # On dev (2026-11-27, session 4) 0.1 moved the evidence into the first line for two questions
+    # (「取組2-4の期待する効果」), with no other change.
+    heading_penalty: float = 0.1
     # Sentence vectors: the passage's sentence closest in meaning (Hit.best_sentence) can earn a
     # selection bonus, and its cosine (rescaled like above) can support an answer on its own,
     # for questions in everyday words that share few terms with the plan. Swept on dev

@@ -1,0 +1,187 @@
+"""Which sentences an answer quotes and when it declines (issue #10), on short passages copied from
+the corpus (no index: a stand-in knowledge base returns fixed passages)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from kb.answer import Answerer, AnswerWeights, analyse
+from kb.answer.extractive import TermStats, candidates, choose, confidence, quotable_sentences
+from kb.answer.question import answer_shape
+from kb.chunk import Chunk
+from kb.config import Settings
+from kb.retrieve import Hit
+from kb.text import normalize
+
+
+def _chunk(cid: str, text: str, *headings: str, kind: str = "plan") -> Chunk:
+    return Chunk(cid, "plan", "計画", kind, headings or ("第1章",), 0, len(text), text)
+
+
+@dataclass
+class _Retriever:
+    cosine: float = 0.88
+
+    def best_chunk_cosine(self, query: str) -> float:
+        return self.cosine
+
+
+@dataclass
+class _KB:
+    """What the Answerer reads of a knowledge base: its chunks and a search returning ``hits``."""
+
+    chunks: list[Chunk]
+    hits: list[Hit] = field(default_factory=list)
+    retriever: _Retriever = field(default_factory=_Retriever)
+
+    def search(self, query: str, mode: Any = None, k: Any = None, filters: Any = None) -> list[Hit]:
+        return self.hits
+
+
+# -- a diagram read out as a word list is not quoted -------------------------------------------
+
+FIGURE = (
+    "サービスデザイン規制強化/ウェブアクセシビリティ/ デジタル推進委員/専任部対応 産業のデジタル化 "
+    "・デジタルによる新たな産業の創出・育成 クラウドサービス産業の育成/ITスタートアップ等の育成 "
+    "・事業者向け行政サービスの質の向上に向けた取組e-Govのガバナメントクラウド移行・利便性向上/ "
+    "Jデジタルの内閣府推進・活用拡大"
+)
+
+
+def test_a_diagram_read_out_as_a_word_list_is_not_a_quotable_sentence() -> None:
+    assert quotable_sentences(FIGURE) == []
+    # slashes of a web address do not make a sentence a word list
+    url = "詳しくは https://www.city.hirakata.osaka.jp/0000012345.html をご覧ください。"
+    assert [q for q, _ in quotable_sentences(url)] == [url]
+    # nor do a few slashes inside a real sentence
+    few = "AI/RPA/OCRを活用し、業務の効率化を進めます。"
+    assert [q for q, _ in quotable_sentences(few)] == [few]
+
+
+# -- a heading line names a part; the sentences under it answer --------------------------------
+
+HEADING = "取組2-2 円滑な業務に資する情報連携基盤の整備"
+ITEM = _chunk(
+    "item",
+    f"{HEADING}\n\n施策の方向性: 業務の円滑化を目的として、他の公的機関との情報連携基盤の整備について検討を進めます。",
+    "第4章 期別取り組み（第3期）",
+    HEADING,
+)
+
+
+def test_a_heading_repeated_in_the_text_is_not_chosen_over_what_it_heads() -> None:
+    q = analyse("情報連携基盤の整備で何をする？")
+    hits = [Hit(1, 1.0, ITEM)]
+    stats = TermStats([ITEM])
+    assert stats.names_a_part(normalize(HEADING))
+    chosen = choose(candidates(q, hits, stats, AnswerWeights()), AnswerWeights())
+    assert chosen[0].quote.startswith("業務の円滑化を目的として")
+    # without the rule, the heading line (same terms, shorter) comes first
+    plain = AnswerWeights(heading_penalty=0.0)
+    assert choose(candidates(q, hits, stats, plain), plain)[0].quote == HEADING
+
+
+# -- a figure's box label (【基本目標3】) names the line under it --------------------------------
+
+GOALS = _chunk(
+    "goals",
+    "【基本目標1】\n\nあらゆる主体が便利さ・豊かさを享受できるデジタル社会の推進\n\n【基本目標2】\n\n"
+    "安全で持続可能な情報化の取り組みを支えるICT基盤の強化\n\n【基本目標3】\n\n"
+    "スマート自治体への転換に向けたデジタル・トランスフォーメーションの推進",
+    "第3章 基本目標",
+    "図表：情報化の基本目標",
+)
+
+
+def test_a_box_label_is_the_label_of_the_line_it_heads() -> None:
+    pairs = quotable_sentences(GOALS.text)
+    assert ("安全で持続可能な情報化の取り組みを支えるICT基盤の強化", "基本目標2") in pairs
+    assert all(label.startswith("基本目標") for _, label in pairs)
+    q = analyse("基本目標3について教えて")
+    best = choose(candidates(q, [Hit(1, 1.0, GOALS)], TermStats([GOALS]), AnswerWeights()), AnswerWeights())
+    assert best[0].quote.startswith("スマート自治体への転換")
+
+
+# -- question types: a definition stated as such, a reason ---------------------------------------
+
+
+def test_a_sentence_that_states_a_definition_is_the_better_definition() -> None:
+    q = analyse("デジタル社会形成基本法における「デジタル社会」の定義")
+    defines = normalize("概要: 1. デジタル社会の定義 「デジタル社会」を、…発展が可能となる社会と定義する。")
+    other = normalize("概要: 2. 基本理念 デジタル社会の形成に関し、…基本理念を規定する。")
+    assert answer_shape(q, defines, "national_strategy")[1] > answer_shape(q, other, "national_strategy")[1]
+
+
+def test_a_why_question_prefers_a_sentence_that_gives_a_cause() -> None:
+    q = analyse("システム共同利用がなかなか進まない理由")
+    assert q.reason and q.qtype == "general"
+    cause = normalize(
+        "自治体規模の違いによる要求機能の差異等の問題から、実現への具体的な合意形成に至るまでに課題があります。"
+    )
+    plain = normalize("他団体とのシステム共同利用について、大阪府下で複数自治体との検討を行いました。")
+    assert answer_shape(q, cause, "plan") == (True, 1.0)
+    assert answer_shape(q, plain, "plan") == (True, 0.0)
+    assert not analyse("書面や対面が前提の手続きはどうしていく？").reason  # how, not why
+    assert analyse("基本目標を見直した理由は？").reason
+
+
+# -- an answer is as well supported as the sentences it quotes -----------------------------------
+
+
+def test_support_comes_from_the_quoted_sentence_not_from_another_one() -> None:
+    # The sentence chosen shares words with the question; the passage's sentence closest in
+    # meaning (which alone would support an answer) is another one, about something else.
+    near = _chunk(
+        "near", "デジタル推進人材について、2026年度末までに230万人育成。\n④デジタル人材の地域への交流促進"
+    )
+    start = near.text.index("④")
+    hit = Hit(1, 1.0, near, best_sentence=(start, len(near.text)), sentence_cosine=0.92)
+    question = "デジタル推進委員に応募するにはどうすればいい？"
+    q, stats, w = analyse(question), TermStats([near]), AnswerWeights()
+    cands = candidates(q, [hit], stats, w)
+    threshold = Settings().abstain_threshold
+    # measured over every sentence of the passages, the answer would pass …
+    assert confidence(q, [hit], cands, 0.9, stats, w) >= threshold
+    # … but the sentence it would quote is not the one that supports it
+    assert choose(cands, w)[0].quote.startswith("デジタル推進人材")
+    answer = Answerer(_KB([near], [hit], _Retriever(0.9)), Settings()).answer(question)  # type: ignore[arg-type]
+    assert not answer.answerable
+    assert answer.confidence < threshold
+
+
+# -- a sentence pointing at a numbered item is followed to the item's date ----------------------
+
+POINTER = _chunk(
+    "p",
+    "施策の方向性: 取り組み3-1に掲げる標準準拠システムへの移行について、"
+    "ガバメントクラウド上への構築による運用コストの適正化に努めます。",
+    "第4章 期別取り組み（第3期）",
+    "取組2-4 SaaS、PaaS、IaaS等クラウドサービスの活用促進",
+)
+TARGET = _chunk(
+    "t",
+    "施策の方向性: 基幹業務系システムの標準化に関しては、令和7年度末までにすべての対象業務が滞りなく"
+    "標準準拠システムへ移行できるよう、業務部門と情報部門が連携し、現行の業務運用の見直しも含め進めていきます。",
+    "第4章 期別取り組み（第3期）",
+    "取組3-1 業務システム標準化・共同化の実施",
+)
+
+
+def test_a_date_question_follows_a_reference_to_the_numbered_item() -> None:
+    kb = _KB([POINTER, TARGET], [Hit(1, 1.0, POINTER)])  # retrieval found only the pointing sentence
+    answer = Answerer(kb, Settings()).answer("ガバメントクラウドへの移行はいつまでに終わらせるの？")  # type: ignore[arg-type]
+    assert answer.answerable
+    first = answer.answer.split("\n")[0]
+    assert "令和7年度（2025年度）末まで" in first  # the date, from the item itself
+    assert [c.chunk_id for c in answer.citations] == ["t", "p"]  # each quote with its own citation
+    assert answer.citations[1].quote.startswith("取り組み3-1に掲げる")
+
+
+def test_a_reference_is_not_followed_for_other_questions_or_unknown_items() -> None:
+    kb = _KB([POINTER, TARGET], [Hit(1, 1.0, POINTER)])
+    answerer = Answerer(kb, Settings())  # type: ignore[arg-type]
+    what = answerer.answer("ガバメントクラウドへの移行で何をする？")
+    assert what.answerable and [c.chunk_id for c in what.citations] == ["p"]
+    alone = _KB([POINTER], [Hit(1, 1.0, POINTER)])  # 取組3-1 is not in this corpus
+    assert not Answerer(alone, Settings()).answer("ガバメントクラウドへの移行はいつまで？").answerable  # type: ignore[arg-type]
