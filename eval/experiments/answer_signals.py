@@ -3,7 +3,8 @@
     python -m eval.experiments.answer_signals --split dev [--cache /tmp/answer_cache.pkl]
         [--set threshold=0.5 --set agree_coverage=0.4 ...]
 
-Prints, per group (plan-worded answerable / plan-worded unanswerable / colloquial / near-miss),
+Prints, per group (plan-worded answerable / plan-worded unanswerable / colloquial answerable /
+colloquial unanswerable / near-miss),
 abstention, false abstention, evidence in answer and in the first line, and with ``--list`` the
 questions of a group. The cache holds the hybrid passages and best cosine of each question, so
 it must be deleted when retrieval or the index changes. Tune on dev; test is for reporting.
@@ -21,6 +22,7 @@ from eval.answers import content_checks
 from eval.metrics import load_question_file
 from eval.retrieval import open_kb, torch_threads
 from kb.answer import Answerer, AnswerWeights
+from kb.filters import Filters
 
 
 class DiskCachedAnswerer(Answerer):
@@ -28,17 +30,17 @@ class DiskCachedAnswerer(Answerer):
 
     cache: dict[tuple[str, str], Any] = {}
 
-    def retrieve(self, query: str, exclude_text: str = "") -> Any:
-        key = (query, exclude_text)
+    def retrieve(self, query: str, exclude_text: str = "", filters: Filters | None = None) -> Any:
+        key = (query, exclude_text, repr(filters))
         if key not in self.cache:
-            self.cache[key] = super().retrieve(query, exclude_text)
+            self.cache[key] = super().retrieve(query, exclude_text, filters)
         return self.cache[key]
 
 
 def group_of(q: Any) -> str:
     tags = set(q.tags)
     if "colloquial" in tags:
-        return "colloquial"
+        return "colloquial" if q.answerable else "colloq_unans"
     if "near_miss" in tags:
         return "near_miss"
     if tags & {"western_year", "session"}:
@@ -65,7 +67,7 @@ def main() -> None:
         for q in load_question_file(Path("eval/questions.jsonl"), args.split):
             groups.setdefault(group_of(q), []).append((q, answerer.answer(q.question)))
     args.cache.write_bytes(pickle.dumps(DiskCachedAnswerer.cache))
-    for name in ("plan", "plan_unans", "colloquial", "near_miss", "other"):
+    for name in ("plan", "plan_unans", "colloquial", "colloq_unans", "near_miss", "other"):
         pairs = groups.get(name, [])
         answered = [(q, a) for q, a in pairs if a.answerable and q.answerable]
         checks = [content_checks(q, a) for q, a in answered]
@@ -74,6 +76,7 @@ def main() -> None:
         if checks:
             line += f" in_answer {sum(c[0] for c in checks) / len(checks):.3f}"
             line += f" 1st {sum(c[1] for c in checks) / len(checks):.3f}"
+            line += f" (with evidence {sum(c[0] for c in checks)}/{len(checks)})"
         print(line)
         if name == args.list:
             for q, a in pairs:
