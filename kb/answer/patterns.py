@@ -27,7 +27,12 @@ NAMING_Q = re.compile(
     r"|(仕組み|やり方|方法|形態|こと|もの|制度|考え方|サービス|技術|手法|取り組み)の(名前|名称)"
 )
 #: 「…とは」 asks for a definition; a naming question is answered by the same glossary line.
-DEFINITION_Q = re.compile(rf"(?<!こ)とは|って何|ってなに|意味|定義|何のこと|{NAMING_Q.pattern}")
+#: 「Xって何？」 asks what X is, but 「Xって何台ある？」 asks for a count (何 + a counter) and
+#: 「Xにとって何が…」 is "for X": neither is a definition question.
+DEFINITION_Q = re.compile(
+    r"(?<!こ)とは|(?<!にと)って(何|なに)(?!人|名|件|回|%|パーセント|割|年|月|日|時|か所|箇所|台|冊|校|歳|円|種類|項目|個)"
+    rf"|意味|定義|何のこと|{NAMING_Q.pattern}"
+)
 DATE_Q = re.compile(r"いつ|何年(?!間|ごと|おき)|何月|何日|時期|期限|日付|決定日|施行日")
 #: (question pattern, counter the answer must carry; "" = any number)
 NUMBER_Q = tuple(
@@ -38,7 +43,7 @@ NUMBER_Q = tuple(
         ("何回", "回"),
         ("何%|何パーセント|割合|率", "%"),
         ("何割", "割"),
-        ("いくら|料金|費用|金額|予算", "円"),
+        ("いくら|料金|費用|金額|予算|何円", "円"),
         ("何年間|何年ごと|何年おき", "年"),
         ("何か所|何箇所", "所"),
         ("何台", "台"),

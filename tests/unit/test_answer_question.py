@@ -25,6 +25,12 @@ from kb.answer import analyse
         ("証拠をもとに判断するやり方の名前は？", "definition", ""),
         ("全部の役所が共同で使えるサーバ群を何て呼ぶ？", "definition", ""),
         ("枚方市長の名前は？", "who", ""),
+        # 「Xって何？」 is a definition, 「Xって何台？」 a count, 「Xにとって何が…」 is "for X"
+        ("電子図書館ってなに？", "definition", ""),
+        ("図書館のパソコンって何台あるの？", "number", "台"),
+        ("窓口って何か所あるの？", "number", "所"),
+        ("ポイントって何円分もらえる？", "number", "円"),
+        ("オープンデータは市民にとって何がうれしい？", "general", ""),
         # opening hours ask for a time of day
         ("北部リーフの場所と開いている時間は？", "number", "時"),
     ],
