@@ -34,7 +34,7 @@ from kb.filters import Filters, chunk_years, years_by_chunk
 from kb.keyword import KeywordIndex
 from kb.query import validate_query
 from kb.store import VectorStore
-from kb.text import word_tokens
+from kb.text import normalize, word_tokens
 
 MODES = ("keyword", "semantic", "hybrid")
 __all__ = ["MODES", "Filters", "Hit", "Retriever", "chunk_years", "years_by_chunk"]
@@ -201,6 +201,22 @@ class Retriever:
         """The highest cosine between the query and a chunk body (answers calibrate on it)."""
         found = self.store.query(self._query_vector(query), 1) if self.store is not None else []
         return float(found[0][1]) if found else 0.0
+
+    def closest_sentences(self, query: str, k: int = 2, filters: Filters | None = None) -> list[float]:
+        """Cosines of the ``k`` corpus sentences closest in meaning to the query, best first, each
+        text counted once (overlapping chunks repeat sentences); the vector is the one ``search``
+        uses. Empty without sentence vectors. A year filter is not applied (Chroma cannot)."""
+        if self.sentence_store is None or self.store is None or self.embedder is None:
+            return []
+        rewritten = rewrite_query(query, self.expansions(query))
+        vector = self._query_vector(query, rewritten if rewritten != query else None)
+        where = filters.chroma_where() if filters else None
+        seen: dict[str, float] = {}
+        for _, cosine, meta in self.sentence_store.query_with_metadata(vector, 4 * k, where):
+            chunk = self.chunks.get(str(meta.get("chunk_id", "")))
+            if chunk is not None:
+                seen.setdefault(normalize(chunk.text[int(meta["start"]) : int(meta["end"])]), cosine)
+        return sorted(seen.values(), reverse=True)[:k]
 
     def semantic_scores(
         self, query: str, n: int, filters: Filters | None = None, rewritten: str | None = None

@@ -17,6 +17,7 @@ from kb.answer.extractive import (
     cited_in,
     confidence,
     display_quote,
+    semantic_lead,
     with_marker,
 )
 from kb.answer.followup import Turn, resolve
@@ -104,6 +105,16 @@ class Answerer:
         w = self.weights
         cands = candidates(q, hits, self.stats, w)
         cands += self.items.follow(q, cands, self.stats, w)
+        lead = semantic_lead(q, cands, self.kb.retriever.closest_sentences(q.query, 2, filters), w)
+        if lead is not None:
+            # It is quoted first and supports the answer; the label stays what its words earn
+            # (低 for everyday words: 「…と書かれた箇所があります」).
+            cands = [
+                replace(c, support=max(c.support, w.lead_support), score=c.score + w.lead_bonus)
+                if c is lead
+                else c
+                for c in cands
+            ]
         picked = choose(cands, w)
         # The answer is only as good as what it quotes: its support is that of the chosen sentences,
         # not of some other sentence of the passages.

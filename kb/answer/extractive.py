@@ -195,6 +195,35 @@ def candidates(q: Question, hits: Sequence[Hit], stats: TermStats, w: AnswerWeig
     return out
 
 
+def semantic_lead(
+    q: Question, cands: Sequence[Candidate], closest: Sequence[float], w: AnswerWeights
+) -> Candidate | None:
+    """The sentence a question in everyday words is answered from by meaning alone, or None.
+
+    A question that shares few words with the plan gets little keyword support, however well a
+    sentence answers it. When the corpus's sentence closest in meaning (``closest``: the best
+    cosines, best first) is close (``lead_cosine``) and stands clear of every other sentence
+    (``lead_margin``), and it is the closest sentence of a retrieved passage, that sentence leads.
+    Only for questions without a typed answer: a date, number or who question still needs the
+    figure or body on its subject (``agrees``), which meaning cannot vouch for.
+    """
+    if q.qtype not in ("general", "definition") or len(closest) < 2:
+        return None
+    best, second = closest[0], closest[1]
+    if best < w.lead_cosine or best - second < w.lead_margin:
+        return None
+    found = [
+        c
+        for c in cands
+        if c.via is None
+        and c.hit.sentence_cosine is not None
+        and abs(c.hit.sentence_cosine - best) < 1e-6
+        and _is_best_sentence(c.hit, c.quote)
+        and c.lexical < w.lead_max_lexical
+    ]
+    return max(found, key=lambda c: c.score, default=None)
+
+
 def confidence(
     q: Question,
     hits: Sequence[Hit],

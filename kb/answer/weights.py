@@ -62,6 +62,21 @@ class AnswerWeights:
     semantic_support: float = 0.9
     sentence_floor: float = 0.82
     sentence_span: float = 0.10
+    # Semantic lead (extractive.semantic_lead): a general or definition question is answered from
+    # the corpus's sentence closest in meaning when its cosine is at least ``lead_cosine``,
+    # ``lead_margin`` above the next sentence's, and the sentence holds less than
+    # ``lead_max_lexical`` of the question's terms (= label_mid, so a lead answer is always
+    # phrased 「…と書かれた箇所があります」; where the question's words are there, the keyword side
+    # has already judged). It gets ``lead_support`` and is quoted first (``lead_bonus``).
+    # Dev (2026-11-27, session 5; eval/experiments/answer_signals.md): colloquial declined
+    # 0.660 → 0.596, answered with evidence 7 → 11, every unanswerable group unchanged. Margin
+    # 0.015 answered a plan-worded unanswerable (without the lexical cap: two more at cosine 0.85),
+    # 0.025 kept only 9. A margin above 1 turns it off.
+    lead_cosine: float = 0.85
+    lead_margin: float = 0.02
+    lead_max_lexical: float = 0.5
+    lead_support: float = 1.0
+    lead_bonus: float = 1.0
     # Subject agreement (number/date/who questions): the quoted sentence with its heading must
     # hold this share of the question's terms (IDF-weighted). On dev, 0.5: near-miss questions
     # abstain 0.71 (0.36 before any agreement rule), plan-worded false abstention 0.02; 0.6 gave

@@ -201,6 +201,16 @@ def test_figure_about_another_subject_is_not_the_answer(answerer: Answerer) -> N
         assert NEIGHBOUR_LABEL in ans.answer
 
 
+def test_closest_sentences_are_distinct_and_best_first(built_kb) -> None:  # type: ignore[no-untyped-def]
+    closest = built_kb.retriever.closest_sentences(
+        "保育所の申込みで来庁予約と申請書作成が同時にできる仕組み", 3
+    )
+    assert len(closest) == 3
+    assert closest == sorted(closest, reverse=True)
+    assert closest[0] > closest[1]  # overlapping chunks repeat the sentence; it counts once
+    assert 0.8 < closest[0] <= 1.0
+
+
 def test_low_confidence_is_phrased_as_what_the_plan_says() -> None:
     chunk = Chunk(
         "c1", "plan", "計画", "plan", ("第1章",), 0, 24, "本市は計画を策定します。窓口を改善します。"

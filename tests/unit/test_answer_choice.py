@@ -7,7 +7,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kb.answer import Answerer, AnswerWeights, analyse
-from kb.answer.extractive import TermStats, candidates, choose, confidence, quotable_sentences
+from kb.answer.extractive import (
+    TermStats,
+    candidates,
+    choose,
+    confidence,
+    quotable_sentences,
+    semantic_lead,
+)
 from kb.answer.question import answer_shape
 from kb.chunk import Chunk
 from kb.config import Settings
@@ -22,9 +29,14 @@ def _chunk(cid: str, text: str, *headings: str, kind: str = "plan") -> Chunk:
 @dataclass
 class _Retriever:
     cosine: float = 0.88
+    #: cosines of the corpus sentences closest to the question, best first
+    closest: list[float] = field(default_factory=list)
 
     def best_chunk_cosine(self, query: str) -> float:
         return self.cosine
+
+    def closest_sentences(self, query: str, k: int = 2, filters: Any = None) -> list[float]:
+        return self.closest[:k]
 
 
 @dataclass
@@ -185,3 +197,54 @@ def test_a_reference_is_not_followed_for_other_questions_or_unknown_items() -> N
     assert what.answerable and [c.chunk_id for c in what.citations] == ["p"]
     alone = _KB([POINTER], [Hit(1, 1.0, POINTER)])  # 取組3-1 is not in this corpus
     assert not Answerer(alone, Settings()).answer("ガバメントクラウドへの移行はいつまで？").answerable  # type: ignore[arg-type]
+
+
+# -- an everyday-words question answered from the sentence closest in meaning -------------------
+
+NURSERY = _chunk(
+    "nursery",
+    "保育現場においては、登園管理や保護者との連絡帳機能を有するシステムを導入しました。\n"
+    "保育所申込業務では、電子申請フォームの質問に答えれば来庁予約と申請書作成が同時にできる仕組みを構築し、"
+    "市民の待ち時間や窓口対応時間を削減しました。",
+)
+#: Everyday words for 来庁予約 and 申請書作成: it shares almost no term with the sentence.
+EVERYDAY = "子どもを園に入れたいとき、役所に行く日決めと書類づくりをまとめて済ませられる？"
+
+
+def _nursery_hit(cosine: float = 0.888) -> Hit:
+    start = NURSERY.text.index("保育所申込")
+    return Hit(1, 1.0, NURSERY, best_sentence=(start, len(NURSERY.text)), sentence_cosine=cosine)
+
+
+def _nursery_answer(closest: list[float]) -> Any:
+    kb = _KB([NURSERY], [_nursery_hit(closest[0])], _Retriever(0.86, closest))
+    return Answerer(kb, Settings()).answer(EVERYDAY)  # type: ignore[arg-type]
+
+
+def test_a_sentence_clearly_closest_in_meaning_answers_an_everyday_question() -> None:
+    answer = _nursery_answer([0.888, 0.852])
+    assert answer.answerable
+    # quoted first, phrased as what the plan says (low confidence: few of the question's words)
+    assert answer.answer.startswith("「保育所申込業務では")
+    assert "と書かれた箇所があります[1]。" in answer.answer.split("\n")[0]
+
+
+def test_a_closest_sentence_that_does_not_stand_out_answers_nothing() -> None:
+    # Another sentence of the corpus is nearly as close: meaning alone does not single it out.
+    assert not _nursery_answer([0.888, 0.880]).answerable
+    # Close enough to stand out but not close: nothing either.
+    assert not _nursery_answer([0.84, 0.80]).answerable
+
+
+def test_no_semantic_lead_for_typed_questions_or_questions_in_the_plans_words() -> None:
+    w, stats, hits = AnswerWeights(), TermStats([NURSERY]), [_nursery_hit()]
+    closest = [0.888, 0.852]
+    everyday = analyse(EVERYDAY)
+    assert semantic_lead(everyday, candidates(everyday, hits, stats, w), closest, w) is not None
+    # a number question needs its figure (agreement), which meaning cannot vouch for
+    count = analyse("子どもを園に入れるときの書類づくりは何件あった？")
+    assert count.qtype == "number"
+    assert semantic_lead(count, candidates(count, hits, stats, w), closest, w) is None
+    # the question's own words are in the sentence: the keyword side has judged it already
+    worded = analyse("保育所申込業務の電子申請フォームで来庁予約はできる？")
+    assert semantic_lead(worded, candidates(worded, hits, stats, w), closest, w) is None
