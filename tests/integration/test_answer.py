@@ -239,10 +239,12 @@ def test_stream_is_cumulative_and_ends_with_the_answer(answerer: Answerer) -> No
 #: Floors a little under the figures measured on 2026-11-27 (session 4, eval.answers, dev / test):
 #: plan-worded unanswerable declined 0.909 / 0.800, answerable declined 0.018 / 0.091, evidence in
 #: answer 0.901 / 0.850, citation correct 0.920 / 0.920; near-miss declined 1.000 / 0.643;
-#: colloquial declined 0.681 / 0.681. Raise them when answers get better.
+#: colloquial declined 0.681 / 0.681. Session 5 (semantic lead): colloquial answerable declined
+#: 0.596 / 0.638, colloquial unanswerable declined 0.889 / 0.800. Raise them when answers get better.
 FLOORS = {
     "plan-worded": {"abstention_rate": 0.75, "evidence_in_answer": 0.75, "citation_correct": 0.8},
     "tag:near_miss": {"abstention_rate": 0.55},
+    "tag:colloquial": {"abstention_rate": 0.7},
 }
 CEILINGS = {"plan-worded": {"false_abstention_rate": 0.12}, "tag:colloquial": {"false_abstention_rate": 0.75}}
 
