@@ -33,27 +33,48 @@ DEFINITION_Q = re.compile(
     r"(?<!こ)とは|(?<!にと)って(何|なに)(?!人|名|件|回|%|パーセント|割|年|月|日|時|か所|箇所|台|冊|校|歳|円|種類|項目|個)"
     rf"|意味|定義|何のこと|{NAMING_Q.pattern}"
 )
-DATE_Q = re.compile(r"いつ|何年(?!間|ごと|おき)|何月|何日|時期|期限|日付|決定日|施行日")
-#: (question pattern, counter the answer must carry; "" = any number)
+DATE_Q = re.compile(r"いつ|何年(?!間|ごと|毎|おき)|何月(?!間)|何日(?!間)|時期|期限|日付|決定日|施行日")
+#: Counters a count can carry besides those NUMBER_Q names one by one (何市 → 「3市」).
+COUNTERS = (
+    "市町村 自治体 団体 市 町 村 社 基 本 枚 頭 世帯 業務 拠点 機関 施設 店舗 種 点 倍 段階 "
+    "時間 日間 か月 カ月 ヶ月 週間 分野 項目 機種 システム 課".split()
+)
+#: (question pattern, counter the answer must carry; "" = any number; "*" = the counter the
+#: question names after 何)
 NUMBER_Q = tuple(
     (re.compile(pattern), counter)
     for pattern, counter in (
         ("何人|何名", "人"),
         ("何件", "件"),
         ("何回", "回"),
-        ("何%|何パーセント|割合|率", "%"),
+        # 率 asks for a rate where it ends the asked noun (普及率は何%, 実施率は), not inside a
+        # word (効率化の所管部署はどこ？ asks for a department)
+        ("何%|何パーセント|割合|率(は|って|を|が|も|$|\\?)", "%"),
         ("何割", "割"),
         ("いくら|料金|費用|金額|予算|何円", "円"),
-        ("何年間|何年ごと|何年おき", "年"),
+        ("何年間|何年ごと|何年毎|何年おき", "年"),
         ("何か所|何箇所", "所"),
         ("何台", "台"),
         ("何冊", "冊"),
         ("何校", "校"),
         ("何歳", "歳"),
-        ("何時(?!点|期|代)|(開いて|あいて|受け付けて|やって)いる時間|営業時間|開庁時間|受付時間", "時"),
+        ("何時(?!点|期|代|間)|(開いて|あいて|受け付けて|やって)いる時間|営業時間|開庁時間|受付時間", "時"),
         ("いくつ(?!か)|幾つ(?!か)|何種類|何項目|何個|の数|数は|者数|規模|どのくらい|どれくらい", ""),
     )
+) + (
+    # Any other 何 + counter (何市, 何基, 何社, 何団体, 何業務 …) asks for a count with that counter.
+    (re.compile(rf"何({'|'.join(COUNTERS)})"), "*"),
 )
+#: Nouns that name the slot a number/date/who question asks to fill (「…の期間」「…の割合」
+#: 「最初に…」「担当の課」), not the thing it asks about: never the subject a sentence must name.
+MEASURE_NOUNS = frozenset(
+    "期間 割合 比率 最初 最後 最新 初め 担当 所管 部署 時期 年度 予定 期限 開始 スタート 終了 "
+    "人数 件数 台数 回数 頻度 金額 費用 予算 規模 場所 名前 名称 事業者 会社 メーカー 製品 製品名 "
+    "メンバー リーダー 責任者".split()
+)
+KANJI = re.compile(r"[一-龥々]")
+#: A name the question quotes (「ぼーち」「福祉サービス検索システム」).
+QUOTED = re.compile(r"[「『]([^」』]{2,40})[」』]")
 #: Ordinals and numbered items that tell the plan's parts apart (第2期 vs 第3期, 第4章, 取組2-4,
 #: 基本目標3): MeCab cuts them into 第 / 3 / 期 and numbers are not terms, so they are taken from
 #: the question whole.
@@ -131,7 +152,9 @@ NATION_A = re.compile(r"全国|国内|日本|我が国|わが国|国民|政府|�
 #: … unless it also speaks of the city.
 CITY_A = re.compile(r"枚方|本市|市内|市民|庁内|本庁|市役所")
 #: Where a sentence passes from one event to the next (「…を開始し、その後…」「…であり、…」).
-CLAUSE_CUT = re.compile(r"(?<=[しり])、")
+#: A te-form chains events too (「…の一部改訂を経て、…の制定等を行ってきました」), but not the
+#: compound particles that only introduce a topic (「…について、」「…において、」「…によって、」).
+CLAUSE_CUT = re.compile(r"(?<=[しり])、|(?<!ついて|おいて|とって|よって|もって)(?<=て)、")
 NEIGHBOUR_TEXT = "計画書には「{focus}」{asked}の記載はありません。"
 NEIGHBOUR_CITY_TEXT = "計画書には枚方市の「{focus}」{asked}の記載はありません。"
 #: What a typed question asks about its subject: the plan may name the subject but not this.

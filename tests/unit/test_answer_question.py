@@ -33,6 +33,14 @@ from kb.answer import analyse
         ("オープンデータは市民にとって何がうれしい？", "general", ""),
         # opening hours ask for a time of day
         ("北部リーフの場所と開いている時間は？", "number", "時"),
+        # 率 inside a word (効率化) asks for no rate; 何年毎 is a period, not a year
+        ("業務効率化のためのICT基盤整備の所管部署はどこですか？", "who", ""),
+        ("テレワーク実施率は？", "number", "%"),
+        ("タブレット型端末は何年毎に更新しますか？", "number", "年"),
+        # any 何 + counter asks for a count with that counter
+        ("自治体クラウド研究会には何市が参加しましたか？", "number", "市"),
+        ("スマート街路灯は何基設置された？", "number", "基"),
+        ("時間外勤務は何時間減った？", "number", "時間"),
     ],
 )
 def test_question_types(question: str, qtype: str, counter: str) -> None:
