@@ -148,7 +148,11 @@ URL = re.compile(r"https?://\S+")
 #: The question is about the city itself (its population, its PCs, its staff …).
 CITY_Q = re.compile(r"枚方|本市|市内|市役所|庁内|市民|市職員|市の職員")
 #: A sentence about the nation (全国 figures, 国 policy) …
-NATION_A = re.compile(r"全国|国内|日本|我が国|わが国|国民|政府|各府省|国は|国が|国の")
+NATION_A = re.compile(
+    r"全国|国内|日本|我が国|わが国|国民|政府|各府省|国は|国が|国の"
+    # … or a national body acting (内閣官房は…を策定しました)
+    r"|内閣|デジタル庁|(総務|文部科学|厚生労働|経済産業|国土交通|財務|法務|外務|農林水産|環境)省"
+)
 #: … unless it also speaks of the city.
 CITY_A = re.compile(r"枚方|本市|市内|市民|庁内|本庁|市役所")
 #: Where a sentence passes from one event to the next (「…を開始し、その後…」「…であり、…」).

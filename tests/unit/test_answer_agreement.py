@@ -5,6 +5,7 @@ from __future__ import annotations
 from kb.answer import AnswerWeights, analyse
 from kb.answer.extractive import (
     TermStats,
+    agrees,
     candidates,
     choose,
     figure_attached,
@@ -147,3 +148,17 @@ def test_a_te_form_ends_a_clause_but_a_topic_particle_does_not() -> None:
     # 「…について、」 only introduces the topic of the figure that follows
     topic = normalize("デジタル推進人材について、2026年度末までに230万人育成。")
     assert figure_attached(analyse("デジタル推進人材を何人育成する？"), topic, "plan", SUBJECT_STATS)
+
+
+def test_a_national_body_acting_does_not_answer_a_question_about_the_city() -> None:
+    q = analyse("枚方市オープンデータ推進に関するガイドラインはいつ策定されましたか？")
+    national = normalize(
+        "内閣官房は令和3年6月に「地方公共団体オープンデータ推進ガイドライン」（令和6年3月現在、デジタル庁にて分掌）を策定しました。"
+    )
+    city = normalize("本市では、平成27年度からオープンデータの公開を開始しました。")
+    assert not agrees(q, national, "plan", 1.0, AnswerWeights())
+    assert agrees(q, city, "plan", 1.0, AnswerWeights())
+    # a question not about the city takes the national statement
+    assert agrees(
+        analyse("オープンデータ推進ガイドラインはいつ策定された？"), national, "plan", 1.0, AnswerWeights()
+    )
