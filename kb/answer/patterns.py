@@ -96,6 +96,16 @@ COUNTER_FORMS = {"人": "人|名", "%": "%|パーセント", "所": "か所|箇�
 DATE_A = re.compile(
     r"(令和|平成|昭和)\s*(元|[0-9]+)\s*年|[0-9]{4}\s*年|[0-9]{4}\s*[./]\s*[0-9]{1,2}|[0-9]+\s*月"
 )
+#: A who question asking which body (どこが/どこの/どの課/部署/所管/省庁/発行元 …), not which person
+#: (誰) or where (どこに/どこで): answered only by a sentence that names a body.
+BODY_Q = re.compile(
+    r"どこ(?!まで|でも|か|に|で|へ|から)|どの(課|部|組織|機関|団体|省庁|会社)|部署|所管|省庁|発行元|主催|担当課"
+)
+#: A body's name as the plan writes it (…課, …省, 大阪府, 中核市長会, 中央図書館).
+BODY_A = re.compile(
+    r"[一-龥ァ-ヶー]+(課|部|室|局|省|庁|府|県|本部|委員会|事務局|センター|チーム|機構|協議会|会|官房|法人|図書館)"
+    r"|本部長|市長|大臣|cio"
+)
 ORG_A = re.compile(
     r"[一-龥ァ-ヶー]+(課|部|室|局|省|庁|本部|委員会|センター|チーム|機構|協議会)|本部長|市長|大臣|cio"
 )

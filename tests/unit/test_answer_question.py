@@ -61,3 +61,20 @@ def test_naming_questions_are_told_from_definitions() -> None:
     assert analyse("証拠をもとに判断するやり方の名前は？").naming
     assert not analyse("RPAとは何ですか？").naming
     assert not analyse("枚方市長の名前は？").naming
+
+
+def test_a_which_body_question_needs_a_body_in_the_sentence() -> None:
+    from kb.answer.question import answer_shape
+    from kb.text import normalize
+
+    partners = normalize(
+        "スマートシティの実現に向けては、…枚方市駅周辺での導入の可能性について検討するとともに、"
+        "事業者等との連携による持続可能なサービス提供の仕組みについても検討します。"
+    )
+    q = analyse("枚方市駅周辺のスマートサービスはどこの事業者と連携して提供しますか？")
+    assert not answer_shape(q, partners, "plan")[0]
+    workshop = normalize("大阪府主催のデータ利活用ワークショップや、市町村向け勉強会へ参加し")
+    assert answer_shape(analyse("データ利活用ワークショップを主催したのはどこですか？"), workshop, "plan")[0]
+    # 誰 asks for a person or group, which need not be a body: 「住民票を有する全ての方」
+    everyone = normalize("住民票を有する全ての方に固有の番号（マイナンバー）を付して")
+    assert answer_shape(analyse("マイナンバーは誰に付けられる？"), everyone, "plan")[0]
