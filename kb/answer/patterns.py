@@ -101,6 +101,11 @@ DATE_A = re.compile(
 BODY_Q = re.compile(
     r"どこ(?!まで|でも|か|に|で|へ|から)|どの(課|部|組織|機関|団体|省庁|会社)|部署|所管|省庁|発行元|主催|担当課"
 )
+#: A where question (どこに/どこで設置・実施): answered by a sentence naming a body or a place.
+PLACE_Q = re.compile(r"どこ(に|で)|場所")
+PLACE_A = re.compile(
+    r"庁舎|本庁|支所|駅|館|施設|センター|街区|窓口|学校|現場|周辺|市内|府内|府下|区域|において|にて"
+)
 #: A body's name as the plan writes it (…課, …省, 大阪府, 中核市長会, 中央図書館).
 BODY_A = re.compile(
     r"[一-龥ァ-ヶー]+(課|部|室|局|省|庁|府|県|本部|委員会|事務局|センター|チーム|機構|協議会|会|官房|法人|図書館)"

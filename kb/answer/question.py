@@ -146,9 +146,15 @@ def answer_shape(q: Question, sentence: str, kind: str) -> tuple[bool, float]:
         counted = P.ORDINAL.sub(" ", sentence)
         ok = bool(re.search(P.NUMBER + (rf"(万|千|百|億)?\s*({unit})" if q.counter else ""), counted))
     elif q.qtype == "who":
+        own = normalize(q.query)
         body = bool(P.BODY_A.search(sentence))
-        # Which body: a sentence naming none (「事業者等との連携による…」) has no answer of that shape.
-        return (body or not P.BODY_Q.search(normalize(q.query))), 1.0 if P.ORG_A.search(sentence) else 0.0
+        # Which body: a sentence naming none (「事業者等との連携による…」) has no answer of that shape;
+        # where: nor has one naming neither a body nor a place (「…コーナーを設置しました」).
+        if P.PLACE_Q.search(own):
+            ok = body or bool(P.PLACE_A.search(sentence))
+        else:
+            ok = body or not P.BODY_Q.search(own)
+        return ok, 1.0 if P.ORG_A.search(sentence) else 0.0
     elif q.qtype == "definition":
         # The glossary's 「用語: 説明」 line is the definition the plan itself gives.
         shape = (0.5 if kind == "glossary" else 0.0) + (0.5 if P.DEFINITION_A.search(sentence) else 0.0)

@@ -78,3 +78,16 @@ def test_a_which_body_question_needs_a_body_in_the_sentence() -> None:
     # 誰 asks for a person or group, which need not be a body: 「住民票を有する全ての方」
     everyone = normalize("住民票を有する全ての方に固有の番号（マイナンバー）を付して")
     assert answer_shape(analyse("マイナンバーは誰に付けられる？"), everyone, "plan")[0]
+
+
+def test_a_where_question_needs_a_body_or_a_place_in_the_sentence() -> None:
+    from kb.answer.question import answer_shape
+    from kb.text import normalize
+
+    q = analyse("都市づくりに係る情報を一元化した情報収集コーナーはどこに設置されていますか？")
+    corner = normalize("そのほか、都市づくりに係る情報を一元化した情報収集コーナーを設置しました。")
+    assert not answer_shape(q, corner, "plan")[0]
+    remote = normalize(
+        "さらに、北部リーフにおいて、相談・案内業務や申請手続き等のリモート対応について、試行実施しました。"
+    )
+    assert answer_shape(analyse("リモート対応はどこで試行しましたか？"), remote, "plan")[0]
