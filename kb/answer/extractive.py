@@ -134,6 +134,45 @@ def figure_attached(q: Question, sentence: str, kind: str, stats: TermStats) -> 
     return any(key in c and answer_shape(q, c, kind)[0] for c in P.CLAUSE_CUT.split(sentence))
 
 
+def subject_key(q: Question, stats: TermStats) -> str | None:
+    """The question's most specific word for its subject: a name it quotes, else the rarest noun
+    of its noun phrases that the corpus uses (``Question.subject``)."""
+    known = [t for t in (*q.names, *q.subject) if stats.df(t) > 0]
+    if not known:
+        return None
+    return max(known, key=lambda t: (t in q.names, stats.idf(t)))
+
+
+def spelled(term: str) -> re.Pattern[str]:
+    """``term`` allowing the okurigana the plan writes or leaves out between kanji (取組 /
+    取り組み / 取組み)."""
+    parts = [re.escape(ch) + ("[ぁ-ん]?" if P.KANJI.match(ch) else "") for ch in term]
+    return re.compile("".join(parts))
+
+
+def names_subject(q: Question, sentence: str, context: str, passages: str, stats: TermStats) -> bool:
+    """Does the sentence (or its row label and headings, ``context``) name what is asked about?
+
+    A figure answers a number/date/who question only about the thing the question singles out:
+    「福祉サービス検索システムで検索できる支援制度はいくつ？」 is not answered by a count of
+    「20業務」 that shares 福祉 and システム with it but not 検索. Only when the passages use the
+    word at all: a question can name its subject in words of its own (デジタル推進委員 for the
+    plan's デジタル推進員).
+    """
+    key = subject_key(q, stats)
+    if key is None:
+        return True
+    pattern = spelled(key)
+    if not pattern.search(passages):
+        return True
+    return bool(pattern.search(sentence) or pattern.search(context))
+
+
+def named_period(q: Question, sentence: str) -> bool:
+    """A date question naming a plan period (第3期) that the sentence names too."""
+    return q.qtype == "date" and any(o in sentence for o in q.ordinals)
+
+
 def agrees(q: Question, sentence: str, kind: str, lexical: float, w: AnswerWeights) -> bool:
     """Is a (normalised) sentence about what a number/date/who question asks?
 
@@ -143,8 +182,7 @@ def agrees(q: Question, sentence: str, kind: str, lexical: float, w: AnswerWeigh
     # A plan period named in the question and in the sentence (第3期) fixes the subject of a date
     # question by itself: 「第3期（令和6年度から4年間）」 answers 「第3期の計画期間は？」 without
     # repeating 計画期間.
-    named_period = q.qtype == "date" and any(o in sentence for o in q.ordinals)
-    if lexical < w.agree_coverage and not named_period:
+    if lexical < w.agree_coverage and not named_period(q, sentence):
         return False
     if P.CITY_Q.search(q.query) and not P.CITY_A.search(sentence):
         return not (kind == "national_strategy" or P.NATION_A.search(sentence))
@@ -159,14 +197,21 @@ def candidates(q: Question, hits: Sequence[Hit], stats: TermStats, w: AnswerWeig
     # their absence to mean anything, but a rare form that is present (「書かない」) is telling.
     select_terms = [*q.terms, *(v for v in q.verbs if stats.idf(v) and stats.df(v) > 0)]
     typed_question = q.qtype in ("number", "date", "who")
-    for hit in hits:
+    # What the passages say, as readable text: headings and quotable sentences (a diagram's word
+    # list is not read as naming anything).
+    quotable = [quotable_sentences(hit.text) for hit in hits]
+    passages = " ".join(
+        normalize(f"{hit.section} " + " ".join(f"{lb} {qt}" for qt, lb in pairs))
+        for hit, pairs in zip(hits, quotable, strict=True)
+    )
+    for hit, pairs in zip(hits, quotable, strict=True):
         heading = normalize(hit.section)
         # Ordinals are read in the chunk's own headings: the document title (「…（第3期取組版）」)
         # names an ordinal that every chunk of the plan would otherwise share.
         own_headings = normalize(" ".join(hit.chunk.heading_path))
         chunk_cov = stats.coverage(q.terms, normalize(hit.text) + " " + heading)
         meaning = _rescaled(hit.sentence_cosine, w.sentence_floor, w.sentence_span)
-        for quote, label in quotable_sentences(hit.text):
+        for quote, label in pairs:
             norm = normalize(quote)
             typed, shape = answer_shape(q, norm, hit.kind)
             lexical = stats.coverage(q.terms, f"{norm} {label} {heading}")
@@ -187,7 +232,12 @@ def candidates(q: Question, hits: Sequence[Hit], stats: TermStats, w: AnswerWeig
             # Agreement reads the sentence and its heading. With the whole passage (tried on dev),
             # near-miss questions were answered more often at the same false abstention.
             agreeing = (
-                agrees(q, norm, hit.kind, lexical, w) and figure_attached(q, norm, hit.kind, stats)
+                agrees(q, norm, hit.kind, lexical, w)
+                and figure_attached(q, norm, hit.kind, stats)
+                and (
+                    named_period(q, norm)
+                    or names_subject(q, norm, f"{normalize(label)} {heading}", passages, stats)
+                )
                 if typed_question
                 else True
             )

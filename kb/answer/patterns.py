@@ -33,27 +33,48 @@ DEFINITION_Q = re.compile(
     r"(?<!こ)とは|(?<!にと)って(何|なに)(?!人|名|件|回|%|パーセント|割|年|月|日|時|か所|箇所|台|冊|校|歳|円|種類|項目|個)"
     rf"|意味|定義|何のこと|{NAMING_Q.pattern}"
 )
-DATE_Q = re.compile(r"いつ|何年(?!間|ごと|おき)|何月|何日|時期|期限|日付|決定日|施行日")
-#: (question pattern, counter the answer must carry; "" = any number)
+DATE_Q = re.compile(r"いつ|何年(?!間|ごと|毎|おき)|何月(?!間)|何日(?!間)|時期|期限|日付|決定日|施行日")
+#: Counters a count can carry besides those NUMBER_Q names one by one (何市 → 「3市」).
+COUNTERS = (
+    "市町村 自治体 団体 市 町 村 社 基 本 枚 頭 世帯 業務 拠点 機関 施設 店舗 種 点 倍 段階 "
+    "時間 日間 か月 カ月 ヶ月 週間 分野 項目 機種 システム 課".split()
+)
+#: (question pattern, counter the answer must carry; "" = any number; "*" = the counter the
+#: question names after 何)
 NUMBER_Q = tuple(
     (re.compile(pattern), counter)
     for pattern, counter in (
         ("何人|何名", "人"),
         ("何件", "件"),
         ("何回", "回"),
-        ("何%|何パーセント|割合|率", "%"),
+        # 率 asks for a rate where it ends the asked noun (普及率は何%, 実施率は), not inside a
+        # word (効率化の所管部署はどこ？ asks for a department)
+        ("何%|何パーセント|割合|率(は|って|を|が|も|$|\\?)", "%"),
         ("何割", "割"),
         ("いくら|料金|費用|金額|予算|何円", "円"),
-        ("何年間|何年ごと|何年おき", "年"),
+        ("何年間|何年ごと|何年毎|何年おき", "年"),
         ("何か所|何箇所", "所"),
         ("何台", "台"),
         ("何冊", "冊"),
         ("何校", "校"),
         ("何歳", "歳"),
-        ("何時(?!点|期|代)|(開いて|あいて|受け付けて|やって)いる時間|営業時間|開庁時間|受付時間", "時"),
+        ("何時(?!点|期|代|間)|(開いて|あいて|受け付けて|やって)いる時間|営業時間|開庁時間|受付時間", "時"),
         ("いくつ(?!か)|幾つ(?!か)|何種類|何項目|何個|の数|数は|者数|規模|どのくらい|どれくらい", ""),
     )
+) + (
+    # Any other 何 + counter (何市, 何基, 何社, 何団体, 何業務 …) asks for a count with that counter.
+    (re.compile(rf"何({'|'.join(COUNTERS)})"), "*"),
 )
+#: Nouns that name the slot a number/date/who question asks to fill (「…の期間」「…の割合」
+#: 「最初に…」「担当の課」), not the thing it asks about: never the subject a sentence must name.
+MEASURE_NOUNS = frozenset(
+    "期間 割合 比率 最初 最後 最新 初め 担当 所管 部署 時期 年度 予定 期限 開始 スタート 終了 "
+    "人数 件数 台数 回数 頻度 金額 費用 予算 規模 場所 名前 名称 事業者 会社 メーカー 製品 製品名 "
+    "メンバー リーダー 責任者".split()
+)
+KANJI = re.compile(r"[一-龥々]")
+#: A name the question quotes (「ぼーち」「福祉サービス検索システム」).
+QUOTED = re.compile(r"[「『]([^」』]{2,40})[」』]")
 #: Ordinals and numbered items that tell the plan's parts apart (第2期 vs 第3期, 第4章, 取組2-4,
 #: 基本目標3): MeCab cuts them into 第 / 3 / 期 and numbers are not terms, so they are taken from
 #: the question whole.
@@ -74,6 +95,21 @@ NUMBER = r"[0-9〇一二三四五六七八九十百千万億][0-9〇一二三四
 COUNTER_FORMS = {"人": "人|名", "%": "%|パーセント", "所": "か所|箇所|カ所"}
 DATE_A = re.compile(
     r"(令和|平成|昭和)\s*(元|[0-9]+)\s*年|[0-9]{4}\s*年|[0-9]{4}\s*[./]\s*[0-9]{1,2}|[0-9]+\s*月"
+)
+#: A who question asking which body (どこが/どこの/どの課/部署/所管/省庁/発行元 …), not which person
+#: (誰) or where (どこに/どこで): answered only by a sentence that names a body.
+BODY_Q = re.compile(
+    r"どこ(?!まで|でも|か|に|で|へ|から)|どの(課|部|組織|機関|団体|省庁|会社)|部署|所管|省庁|発行元|主催|担当課"
+)
+#: A where question (どこに/どこで設置・実施): answered by a sentence naming a body or a place.
+PLACE_Q = re.compile(r"どこ(に|で)|場所")
+PLACE_A = re.compile(
+    r"庁舎|本庁|支所|駅|館|施設|センター|街区|窓口|学校|現場|周辺|市内|府内|府下|区域|において|にて"
+)
+#: A body's name as the plan writes it (…課, …省, 大阪府, 中核市長会, 中央図書館).
+BODY_A = re.compile(
+    r"[一-龥ァ-ヶー]+(課|部|室|局|省|庁|府|県|本部|委員会|事務局|センター|チーム|機構|協議会|会|官房|法人|図書館)"
+    r"|本部長|市長|大臣|cio"
 )
 ORG_A = re.compile(
     r"[一-龥ァ-ヶー]+(課|部|室|局|省|庁|本部|委員会|センター|チーム|機構|協議会)|本部長|市長|大臣|cio"
@@ -127,11 +163,17 @@ URL = re.compile(r"https?://\S+")
 #: The question is about the city itself (its population, its PCs, its staff …).
 CITY_Q = re.compile(r"枚方|本市|市内|市役所|庁内|市民|市職員|市の職員")
 #: A sentence about the nation (全国 figures, 国 policy) …
-NATION_A = re.compile(r"全国|国内|日本|我が国|わが国|国民|政府|各府省|国は|国が|国の")
+NATION_A = re.compile(
+    r"全国|国内|日本|我が国|わが国|国民|政府|各府省|国は|国が|国の"
+    # … or a national body acting (内閣官房は…を策定しました)
+    r"|内閣|デジタル庁|(総務|文部科学|厚生労働|経済産業|国土交通|財務|法務|外務|農林水産|環境)省"
+)
 #: … unless it also speaks of the city.
 CITY_A = re.compile(r"枚方|本市|市内|市民|庁内|本庁|市役所")
 #: Where a sentence passes from one event to the next (「…を開始し、その後…」「…であり、…」).
-CLAUSE_CUT = re.compile(r"(?<=[しり])、")
+#: A te-form chains events too (「…の一部改訂を経て、…の制定等を行ってきました」), but not the
+#: compound particles that only introduce a topic (「…について、」「…において、」「…によって、」).
+CLAUSE_CUT = re.compile(r"(?<=[しり])、|(?<!ついて|おいて|とって|よって|もって)(?<=て)、")
 NEIGHBOUR_TEXT = "計画書には「{focus}」{asked}の記載はありません。"
 NEIGHBOUR_CITY_TEXT = "計画書には枚方市の「{focus}」{asked}の記載はありません。"
 #: What a typed question asks about its subject: the plan may name the subject but not this.

@@ -26,6 +26,8 @@ class Question:
     ordinals: tuple[str, ...] = ()  # 第3期, 第4章 …: which part of the plan is meant
     naming: bool = False  # asks for the term a description defines (「…を何て言う？」)
     reason: bool = False  # asks why (「…の理由は？」): a sentence giving a cause answers it
+    names: tuple[str, ...] = ()  # what the question quotes (「ぼーち」): names, whatever their words
+    subject: tuple[str, ...] = ()  # nouns of its noun phrases that name a thing, not the asked slot
 
     def focus_found(self, text: str) -> bool:
         return not self.focus or "".join(self.focus) in text or all(p in text for p in self.focus)
@@ -84,7 +86,11 @@ def analyse(query: str, asked: str | None = None) -> Question:
     """Analyse ``query``; the answer type comes from ``asked`` (a follow-up's own words) if given."""
     own = normalize(asked or query)
     qtype, counter = "general", ""
-    number = next((c for p, c in P.NUMBER_Q if p.search(own)), None)
+    number = None
+    for pattern, counter_ in P.NUMBER_Q:
+        if m := pattern.search(own):
+            number = m.group(1) if counter_ == "*" else counter_
+            break
     if P.DEFINITION_Q.search(own):
         qtype = "definition"
     elif number is not None and (number == "年" or not P.DATE_Q.search(own)):
@@ -100,7 +106,30 @@ def analyse(query: str, asked: str | None = None) -> Question:
     focus = tuple(phrases[-1]) if phrases and len("".join(phrases[-1])) > 1 else ()
     naming = qtype == "definition" and bool(P.NAMING_Q.search(own))
     reason = qtype == "general" and bool(P.REASON_Q.search(own))
-    return Question(query, qtype, counter, tuple(nouns), focus, tuple(verbs), tuple(ordinals), naming, reason)
+    names = tuple(dict.fromkeys(normalize(n) for n in P.QUOTED.findall(query)))
+    # What the question is about: nouns of its noun phrases (not the verbal nouns of its event,
+    # 「導入した」「担当した」), without the words that name the asked slot (期間, 割合, 担当 …).
+    subject = tuple(
+        dict.fromkeys(
+            n
+            for phrase in phrases
+            for n in phrase
+            if len(n) > 1 and n not in P.MEASURE_NOUNS and n not in ordinals
+        )
+    )
+    return Question(
+        query,
+        qtype,
+        counter,
+        tuple(nouns),
+        focus,
+        tuple(verbs),
+        tuple(ordinals),
+        naming,
+        reason,
+        names,
+        subject,
+    )
 
 
 def answer_shape(q: Question, sentence: str, kind: str) -> tuple[bool, float]:
@@ -117,7 +146,15 @@ def answer_shape(q: Question, sentence: str, kind: str) -> tuple[bool, float]:
         counted = P.ORDINAL.sub(" ", sentence)
         ok = bool(re.search(P.NUMBER + (rf"(万|千|百|億)?\s*({unit})" if q.counter else ""), counted))
     elif q.qtype == "who":
-        return True, 1.0 if P.ORG_A.search(sentence) else 0.0
+        own = normalize(q.query)
+        body = bool(P.BODY_A.search(sentence))
+        # Which body: a sentence naming none (「事業者等との連携による…」) has no answer of that shape;
+        # where: nor has one naming neither a body nor a place (「…コーナーを設置しました」).
+        if P.PLACE_Q.search(own):
+            ok = body or bool(P.PLACE_A.search(sentence))
+        else:
+            ok = body or not P.BODY_Q.search(own)
+        return ok, 1.0 if P.ORG_A.search(sentence) else 0.0
     elif q.qtype == "definition":
         # The glossary's 「用語: 説明」 line is the definition the plan itself gives.
         shape = (0.5 if kind == "glossary" else 0.0) + (0.5 if P.DEFINITION_A.search(sentence) else 0.0)

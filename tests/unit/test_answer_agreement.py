@@ -3,7 +3,17 @@
 from __future__ import annotations
 
 from kb.answer import AnswerWeights, analyse
-from kb.answer.extractive import TermStats, candidates, choose, figure_attached, quotable_sentences
+from kb.answer.extractive import (
+    TermStats,
+    agrees,
+    candidates,
+    choose,
+    figure_attached,
+    names_subject,
+    quotable_sentences,
+    spelled,
+    subject_key,
+)
 from kb.chunk import Chunk
 from kb.retrieve import Hit
 from kb.text import normalize
@@ -61,3 +71,94 @@ def test_labels_that_only_name_a_part_are_not_quoted() -> None:
 def test_a_bullet_after_a_row_label_is_not_quoted() -> None:
     text = "期待する効果: ・手続きに要する負担の低減"
     assert quotable_sentences(text) == [("手続きに要する負担の低減", "期待する効果")]
+
+
+# Real corpus text (plan.md, §2.2): the policy's 制定 and the plan's 改訂 are chained by 「経て、」.
+CHAIN = (
+    "平成14年3月には、『枚方市地域情報化計画（e-ひらかたアクション・プラン）』を策定し、それまで個別の計画と"
+    "して推進してきた地域情報化と行政情報化を総合的に展開、平成18年の一部改訂を経て、市ホームページの開設、"
+    "情報セキュリティポリシーの制定等を行ってきました。"
+)
+
+
+SUBJECT_CHUNKS = [
+    _chunk(
+        "s1",
+        "スマートフォン等を利用して自分が対象となる支援制度を見つけることができる「福祉サービス検索システム」を導入しました。",
+    ),
+    _chunk("s2", "※ 20業務 (児童手当、子ども・子育て支援、障害者福祉、介護保険) のシステムを標準化します。"),
+    _chunk(
+        "s3",
+        "主な実施施策【所管部署】: 戸籍総合システムの再構築【市民課】 業務効率化のためのICT基盤整備【DX推進課】",
+    ),
+]
+OTHER_CHUNKS = [
+    _chunk("o1", CHAIN),
+    _chunk(
+        "o2",
+        "アプリケーション「ぼーち」の導入と、「子ども見守りシステム」の導入を通じて環境整備を行いました。",
+    ),
+    _chunk("o3", "本市の情報化は、市税・住民記録等の基幹業務における一括システム処理を端緒とします。"),
+    _chunk("o4", "情報化の取り組みを支える機器・通信ネットワーク等のICT基盤について"),
+    _chunk("o5", "取り組み：行政サービスのデジタル化による市民等の利便性向上"),
+    _chunk("o6", "社会保障・税番号制度（マイナンバー制度）は、平成25年5月に成立した法律に基づく制度です。"),
+]
+SUBJECT_STATS = TermStats([*CHUNKS, *SUBJECT_CHUNKS, *OTHER_CHUNKS])
+
+
+def _agreeing(question: str, chunks: list[Chunk]) -> list[str]:
+    hits = [Hit(i, 1.0, c) for i, c in enumerate(chunks, start=1)]
+    cands = candidates(analyse(question), hits, SUBJECT_STATS, AnswerWeights())
+    return [c.quote for c in cands if c.typed and c.agrees]
+
+
+def test_a_count_must_be_about_the_thing_the_question_singles_out() -> None:
+    q = analyse("福祉サービス検索システムで検索できる支援制度はいくつありますか？")
+    count = normalize(SUBJECT_CHUNKS[1].text)
+    named = normalize(SUBJECT_CHUNKS[0].text)
+    # 20業務 shares 福祉 and システム with the question, not 検索, which the passages do use
+    assert subject_key(q, SUBJECT_STATS) == "検索"
+    assert not names_subject(q, count, "第1章", f"{named} {count}", SUBJECT_STATS)
+    assert names_subject(q, named, "第1章", f"{named} {count}", SUBJECT_STATS)
+    # passages that never use the word: the question may name its subject in words of its own
+    assert names_subject(q, count, "第1章", count, SUBJECT_STATS)
+    assert _agreeing("福祉サービス検索システムで検索できる支援制度はいくつありますか？", SUBJECT_CHUNKS) == []
+
+
+def test_a_quoted_name_is_the_subject_and_okurigana_may_differ() -> None:
+    q = analyse("アプリケーション「ぼーち」を開発した事業者はどこですか？")
+    assert q.names == ("ぼーち",)
+    assert subject_key(q, SUBJECT_STATS) == "ぼーち"
+    assert spelled("取組").search("第3期の取り組み") and spelled("取組").search("取組み")
+
+
+def test_the_slot_a_question_asks_to_fill_is_not_its_subject() -> None:
+    # 担当 and 期間 name what is asked for, not what it is asked about
+    assert "担当" not in analyse("窓口のキャッシュレス決済導入を担当した課").subject
+    assert "期間" not in analyse("第3期の計画期間はいつまで？").subject
+    assert _agreeing("業務効率化のためのICT基盤整備の所管部署はどこですか？", SUBJECT_CHUNKS) != []
+
+
+def test_a_te_form_ends_a_clause_but_a_topic_particle_does_not() -> None:
+    sentence = normalize(CHAIN)
+    # 平成18年 is when the plan was revised, not the security policy
+    assert not figure_attached(
+        analyse("情報セキュリティポリシーを改訂したのはいつ？"), sentence, "plan", SUBJECT_STATS
+    )
+    # 「…について、」 only introduces the topic of the figure that follows
+    topic = normalize("デジタル推進人材について、2026年度末までに230万人育成。")
+    assert figure_attached(analyse("デジタル推進人材を何人育成する？"), topic, "plan", SUBJECT_STATS)
+
+
+def test_a_national_body_acting_does_not_answer_a_question_about_the_city() -> None:
+    q = analyse("枚方市オープンデータ推進に関するガイドラインはいつ策定されましたか？")
+    national = normalize(
+        "内閣官房は令和3年6月に「地方公共団体オープンデータ推進ガイドライン」（令和6年3月現在、デジタル庁にて分掌）を策定しました。"
+    )
+    city = normalize("本市では、平成27年度からオープンデータの公開を開始しました。")
+    assert not agrees(q, national, "plan", 1.0, AnswerWeights())
+    assert agrees(q, city, "plan", 1.0, AnswerWeights())
+    # a question not about the city takes the national statement
+    assert agrees(
+        analyse("オープンデータ推進ガイドラインはいつ策定された？"), national, "plan", 1.0, AnswerWeights()
+    )

@@ -33,6 +33,14 @@ from kb.answer import analyse
         ("オープンデータは市民にとって何がうれしい？", "general", ""),
         # opening hours ask for a time of day
         ("北部リーフの場所と開いている時間は？", "number", "時"),
+        # 率 inside a word (効率化) asks for no rate; 何年毎 is a period, not a year
+        ("業務効率化のためのICT基盤整備の所管部署はどこですか？", "who", ""),
+        ("テレワーク実施率は？", "number", "%"),
+        ("タブレット型端末は何年毎に更新しますか？", "number", "年"),
+        # any 何 + counter asks for a count with that counter
+        ("自治体クラウド研究会には何市が参加しましたか？", "number", "市"),
+        ("スマート街路灯は何基設置された？", "number", "基"),
+        ("時間外勤務は何時間減った？", "number", "時間"),
     ],
 )
 def test_question_types(question: str, qtype: str, counter: str) -> None:
@@ -53,3 +61,33 @@ def test_naming_questions_are_told_from_definitions() -> None:
     assert analyse("証拠をもとに判断するやり方の名前は？").naming
     assert not analyse("RPAとは何ですか？").naming
     assert not analyse("枚方市長の名前は？").naming
+
+
+def test_a_which_body_question_needs_a_body_in_the_sentence() -> None:
+    from kb.answer.question import answer_shape
+    from kb.text import normalize
+
+    partners = normalize(
+        "スマートシティの実現に向けては、…枚方市駅周辺での導入の可能性について検討するとともに、"
+        "事業者等との連携による持続可能なサービス提供の仕組みについても検討します。"
+    )
+    q = analyse("枚方市駅周辺のスマートサービスはどこの事業者と連携して提供しますか？")
+    assert not answer_shape(q, partners, "plan")[0]
+    workshop = normalize("大阪府主催のデータ利活用ワークショップや、市町村向け勉強会へ参加し")
+    assert answer_shape(analyse("データ利活用ワークショップを主催したのはどこですか？"), workshop, "plan")[0]
+    # 誰 asks for a person or group, which need not be a body: 「住民票を有する全ての方」
+    everyone = normalize("住民票を有する全ての方に固有の番号（マイナンバー）を付して")
+    assert answer_shape(analyse("マイナンバーは誰に付けられる？"), everyone, "plan")[0]
+
+
+def test_a_where_question_needs_a_body_or_a_place_in_the_sentence() -> None:
+    from kb.answer.question import answer_shape
+    from kb.text import normalize
+
+    q = analyse("都市づくりに係る情報を一元化した情報収集コーナーはどこに設置されていますか？")
+    corner = normalize("そのほか、都市づくりに係る情報を一元化した情報収集コーナーを設置しました。")
+    assert not answer_shape(q, corner, "plan")[0]
+    remote = normalize(
+        "さらに、北部リーフにおいて、相談・案内業務や申請手続き等のリモート対応について、試行実施しました。"
+    )
+    assert answer_shape(analyse("リモート対応はどこで試行しましたか？"), remote, "plan")[0]
