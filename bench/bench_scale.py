@@ -34,6 +34,7 @@ markdown file is kept.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -69,7 +70,7 @@ def numbered_corpus(source: Path, target: Path, multiple: int) -> int:
     for path in sorted(source.glob("*.md")):
         text = path.read_text(encoding="utf-8")
         for i in range(1, multiple + 1):
-            copy = _TITLE.sub(lambda m, i=i: f"title: {m.group(1)}（複製{i:03d}）", text, count=1)
+            copy = _TITLE.sub(rf"title: \g<1>（複製{i:03d}）", text, count=1)
             (target / f"{path.stem}-c{i:03d}.md").write_text(copy, encoding="utf-8")
             written += len(copy)
     return written
@@ -155,12 +156,10 @@ def counting_embedder(settings: Any) -> Any:
 def build_only(index_dir: Path, corpus_dir: Path, reuse: bool, vectors_from: Path) -> dict[str, Any]:
     """Index ``corpus_dir`` into ``index_dir`` in this process and measure it."""
     from indexer.build import build_index
-    from indexer.scale_corpus import distinct_texts
     from kb.config import load_settings
     from kb.manifest import builds_dir
 
     settings = load_settings(env={}).replace(index_dir=index_dir, corpus_dir=corpus_dir)
-    counts = distinct_texts(corpus_dir, settings)
     embedder = reusing_embedder(settings, vectors_from) if reuse else counting_embedder(settings)
     load_start = load_average()
     clock = PhaseClock()
@@ -171,7 +170,6 @@ def build_only(index_dir: Path, corpus_dir: Path, reuse: bool, vectors_from: Pat
     embedded = embedder.computed
     build_dir = builds_dir(settings.index_dir) / report.build_id
     return {
-        **counts,
         "indexed_chunks": report.chunks,
         "indexed_sentences": report.sentences,
         "embedded": embedded,
@@ -203,16 +201,17 @@ def search_only(index_dir: Path, corpus_dir: Path, rounds: int) -> dict[str, Any
     latencies: dict[str, dict[str, float]] = {}
     asked = 0  # every search gets a new question text: no cached query vector
     load_start, cpu_start = load_average(), cpu_seconds()
-    for mode in MODES:
-        ms = []
-        for _ in range(rounds * len(QUESTIONS)):
+    ms: dict[str, list[float]] = {mode: [] for mode in MODES}
+    for _ in range(rounds * len(QUESTIONS)):
+        for mode in MODES:  # modes in turn, so a change of load on the machine hits all three alike
             query = question(asked)
             asked += 1
             t = time.perf_counter()
             knowledge.search(query, mode=mode, k=10)
-            ms.append(1000 * (time.perf_counter() - t))
-        cuts = statistics.quantiles(ms, n=100, method="inclusive")
-        latencies[mode] = {"p50_ms": round(cuts[49], 1), "p95_ms": round(cuts[94], 1), "n": len(ms)}
+            ms[mode].append(1000 * (time.perf_counter() - t))
+    for mode, times in ms.items():
+        cuts = statistics.quantiles(times, n=100, method="inclusive")
+        latencies[mode] = {"p50_ms": round(cuts[49], 1), "p95_ms": round(cuts[94], 1), "n": len(times)}
     return {
         "open_and_warm_seconds": round(open_seconds, 1),
         "search": latencies,
@@ -234,12 +233,16 @@ def extrapolate(row: dict[str, Any]) -> dict[str, Any]:
     """Embedding every text (none repeated), at this build's measured rate per character."""
     if not row["embed_seconds"] or not row["embedded"] or row["embedded"] != row["distinct_texts"]:
         return {}
-    per_char = row["embed_seconds"] / row["distinct_chars"]
-    all_seconds = per_char * row["chars"]
-    rest = row["build_seconds"] - row["embed_seconds"]
+    scale = row["chars"] / row["distinct_chars"]
+    all_seconds = row["embed_seconds"] * scale
+    all_cpu = row["embed_cpu_seconds"] * scale
     return {
         "all_texts_embed_minutes": round(all_seconds / 60, 1),
-        "all_texts_build_minutes": round((all_seconds + rest) / 60, 1),
+        "all_texts_build_minutes": round((all_seconds + row["build_seconds"] - row["embed_seconds"]) / 60, 1),
+        "all_texts_embed_cpu_minutes": round(all_cpu / 60, 1),
+        "all_texts_build_cpu_minutes": round(
+            (all_cpu + row["build_cpu_seconds"] - row["embed_cpu_seconds"]) / 60, 1
+        ),
     }
 
 
@@ -262,8 +265,8 @@ def markdown(rows: list[dict[str, Any]], machine: dict[str, Any], history: str) 
         "# Scale benchmark (bench/bench_scale.py)",
         "",
         f"Corpus: {corpus}. {embedding} Each build in its own process (CPU = user + sys seconds of all its "
-        "threads; load = 1-minute load average at the build's start → end). Search: 12 questions × rounds per "
-        "mode, each a different text (query embedding included), k=10, in a fresh process (its RSS is a "
+        "threads; load = 1-minute load average at the start → end of the build; of the searches). Search: 12 questions × rounds per "
+        "mode, modes in turn, each a different text (query embedding included), k=10, in a fresh process (its RSS is a "
         "serving replica's).",
         "",
         f"{machine['date']}, commit {machine['commit']}, {machine['cpus']} CPUs, load average "
@@ -278,11 +281,12 @@ def markdown(rows: list[dict[str, Any]], machine: dict[str, Any], history: str) 
     for r in rows:
         s = r["search"]
         lines.append(
-            f"| {r['multiple']} | {r['documents']} | {r['chunks']:,} ({r['distinct_chunks']:,}) "
+            f"| {r.get('label', r['multiple'])} | {r['documents']} | {r['chunks']:,} ({r['distinct_chunks']:,}) "
             f"| {r['sentences']:,} ({r['distinct_sentences']:,}) | {r['embedded']:,} of {r['texts']:,} "
             f"| {r['build_seconds']} ({r['build_cpu_seconds']}) "
             f"| {r['embed_seconds']} ({r['embed_cpu_seconds']}), {r['embed_texts_per_s'] or '–'} "
-            f"| {r['load_build_start'][0]} → {r['load_build_end'][0]} "
+            f"| {r['load_build_start'][0]} → {r['load_build_end'][0]}; "
+            f"{r['load_search'][0][0]} → {r['load_search'][1][0]} "
             f"| {r['index_mib']} ({r['keyword_mib']} / {r['chroma_mib']}) | {r['build_process']['peak_rss_mib']:.0f} "
             f"| {r['search_process']['rss_mib']:.0f} | "
             + " | ".join(f"{s[m]['p50_ms']:.0f} / {s[m]['p95_ms']:.0f}" for m in MODES)
@@ -293,14 +297,17 @@ def markdown(rows: list[dict[str, Any]], machine: dict[str, Any], history: str) 
         lines += [
             "",
             "**Extrapolated, not measured** — a corpus with no repeated text (every chunk and sentence "
-            "embedded): all texts' characters × this build's embedding seconds per character, plus the "
-            "rest of the build as measured:",
+            "embedded): all texts' characters × this build's embedding seconds (and CPU seconds) per "
+            "character, plus the rest of the build as measured. CPU minutes / 2 is the least wall time on "
+            "2 idle cores:",
             "",
         ]
         for r in extrapolated:
+            label = r.get("label", f"{r['multiple']}×")
             lines.append(
-                f"- {r['multiple']}×: {r['texts']:,} texts, {r['chars']:,} characters → embedding "
-                f"≈ {r['all_texts_embed_minutes']} min, build ≈ {r['all_texts_build_minutes']} min "
+                f"- {label}: {r['texts']:,} texts, {r['chars']:,} characters → embedding "
+                f"≈ {r['all_texts_embed_minutes']} min, build ≈ {r['all_texts_build_minutes']} min at this "
+                f"load ({r['all_texts_build_cpu_minutes']} CPU min) "
                 f"(measured: {r['embedded']:,} distinct texts, {r['distinct_chars']:,} characters in "
                 f"{r['embed_seconds']} s)."
             )
@@ -326,17 +333,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--work-dir", type=Path, default=None, help="keep corpora and indexes here (default: temp)"
     )
+    parser.add_argument("--keep", action="store_true", help="keep the corpora and indexes (path printed)")
     parser.add_argument("--search-only", nargs=2, type=Path, metavar=("INDEX_DIR", "CORPUS_DIR"))
     parser.add_argument("--build-only", nargs=2, type=Path, metavar=("INDEX_DIR", "CORPUS_DIR"))
     args = parser.parse_args(argv)
     if args.search_only:
-        print(json.dumps(search_only(*args.search_only, args.rounds)))
+        index_dir, corpus_dir = args.search_only
+        print(json.dumps(search_only(index_dir, corpus_dir, args.rounds)))
         return 0
     if args.build_only:
-        print(json.dumps(build_only(*args.build_only, args.reuse_vectors, args.vectors_from)))
+        index_dir, corpus_dir = args.build_only
+        print(json.dumps(build_only(index_dir, corpus_dir, args.reuse_vectors, args.vectors_from)))
         return 0
 
-    from indexer.scale_corpus import DEFAULT_SEED, generate
+    from indexer.scale_corpus import DEFAULT_SEED, distinct_texts, generate
 
     seed = DEFAULT_SEED if args.seed is None else args.seed
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
@@ -350,7 +360,14 @@ def main(argv: list[str] | None = None) -> int:
         "load_before": load_average(),
     }
     rows = []
-    with tempfile.TemporaryDirectory(prefix="kb-scale-", dir=args.work_dir) as tmp:
+    if args.work_dir:
+        args.work_dir.mkdir(parents=True, exist_ok=True)
+    work = (
+        contextlib.nullcontext(tempfile.mkdtemp(prefix="kb-scale-", dir=args.work_dir))
+        if args.keep
+        else tempfile.TemporaryDirectory(prefix="kb-scale-", dir=args.work_dir)
+    )
+    with work as tmp:
         for multiple in [int(n) for n in args.multiples.split(",")]:
             corpus, index = Path(tmp) / f"corpus-{multiple}", Path(tmp) / f"index-{multiple}"
             if args.corpus == "perturbed":
@@ -360,13 +377,16 @@ def main(argv: list[str] | None = None) -> int:
             build_args = ["--build-only", str(index), str(corpus)]
             if args.reuse_vectors:
                 build_args += ["--reuse-vectors", "--vectors-from", str(args.vectors_from)]
-            row: dict[str, Any] = {"multiple": multiple, "characters": characters}
+            # Counted here, not in the build's process, so its peak RSS is the build's alone.
+            row: dict[str, Any] = {"multiple": multiple, "characters": characters, **distinct_texts(corpus)}
             row |= _child(build_args)
             print(json.dumps(row), file=sys.stderr)
             row |= _child(["--rounds", str(args.rounds), "--search-only", str(index), str(corpus)])
             row |= extrapolate(row)
             print(json.dumps(row["search"]), file=sys.stderr)
             rows.append(row)
+        if args.keep:
+            print(f"kept {tmp}", file=sys.stderr)
     machine["load_after"] = load_average()
     args.out.mkdir(parents=True, exist_ok=True)
     name = "scale-reuse" if args.reuse_vectors else "scale"
