@@ -14,7 +14,8 @@ city's or another year's edition of the same documents would be:
   alternatives (:data:`NAME_POOLS`). The title is perturbed the same way and ends with the copy
   number (「（第007版）」), so every copy's title differs.
 - **Numbers perturbed.** Years move by one offset per copy (−3…+3, never 0) in both calendars,
-  written validly: 令和元年 for 2019, 平成 before it (平成31年 is written 令和元年), 西暦 as is;
+  written validly: 令和元年 for 2019, 平成 before it (平成31年 is written 令和元年), 西暦 as is
+  (昭和 years, one in the plan, are left as they are);
   the front matter's ``date`` moves with them. Days of the month are redrawn (1–28), counts
   (20業務, 500人, 1000団体, 7,667万人 …) are scaled by 0.7–1.3 and percentages by 0.85–1.15
   (at most 100 %, same decimals), each occurrence on its own.
