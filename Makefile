@@ -58,7 +58,7 @@ bench: install          ## search/ask latency per mode, cold index time, encode 
 load: install           ## 16 clients x 50 requests against 1 and 2 app replicas on a Chroma server -> bench/reports/load.{md,json}
 	$(PY) bench/load.py
 
-bench-scale: install    ## the corpus 100x: build time, index size, RSS, search p50/p95 per mode -> bench/reports/scale.{md,json}
+bench-scale: install    ## corpus 1x/10x/100x generated from the real text (indexer/scale_corpus.py), real embedding: build time, CPU, size, RSS, search p50/p95 -> bench/reports/scale.{md,json}
 	$(PY) bench/bench_scale.py
 
 clean:
