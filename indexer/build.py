@@ -183,10 +183,13 @@ def _intact(folder: Path, manifest: Manifest, settings: Settings) -> bool:
 def _previous_vectors(
     settings: Settings,
     contract: dict[str, Any],
-    ids: list[str],
+    texts: dict[str, str],
     previous: tuple[Manifest, Path] | None,
 ) -> dict[str, np.ndarray]:
-    """Vectors (chunks and sentences) the current build already holds, when built the same way."""
+    """Vectors (chunks and sentences) the current build already holds, when built the same way:
+    by id, else by identical text. A vector depends only on the text (and the model and prefixes
+    in the contract), so a renamed file, a moved section or a passage repeated in a new document
+    keeps its vectors; ids alone would embed all of those again."""
     if previous is None:
         return {}
     old, folder = previous
@@ -195,16 +198,44 @@ def _previous_vectors(
         # Only what the vectors depend on must match: a new stop list or BM25 parameter
         # rebuilds the keyword index but keeps every vector.
         old.check({key: contract[key] for key in EMBEDDING_KEYS}, only=EMBEDDING_KEYS)
+        same_text = _previous_ids_by_text(settings, folder, texts)
+        wanted = sorted(set(texts) | set(same_text.values()))
         found: dict[str, np.ndarray] = {}
         for name in (old.collection, sentence_collection(old.collection)):
             stores.append(open_store(settings, folder, name))
-            found.update(stores[-1].get_vectors(ids))
-        return found
+            found.update(stores[-1].get_vectors(wanted))
+        reused = {vid: found[vid] for vid in texts if vid in found}
+        for vid, old_id in same_text.items():
+            if vid not in reused and old_id in found:
+                reused[vid] = found[old_id]
+        return reused
     except Exception:  # no usable previous build (other settings, damaged): embed all
         return {}
     finally:
         for store in stores:
             store.close()
+
+
+def _previous_ids_by_text(settings: Settings, folder: Path, texts: dict[str, str]) -> dict[str, str]:
+    """For each new id whose text the previous build embedded under another id: that old id.
+
+    The previous build's texts come from its saved chunks (sentence ids are chunk id + offsets,
+    so they are recomputed exactly); a build without readable chunks gives nothing here."""
+    try:
+        old_chunks = load_chunks(folder)
+    except KBError:
+        return {}
+    old_sentences = chunk_sentences(old_chunks, settings.sentence_min_chars)
+    old_id_of_text: dict[str, str] = {}
+    for old_id, text in [(c.chunk_id, c.embed_text) for c in old_chunks] + [
+        (s.sentence_id, s.text) for s in old_sentences
+    ]:
+        old_id_of_text.setdefault(text, old_id)
+    return {
+        vid: old_id_of_text[text]
+        for vid, text in texts.items()
+        if text in old_id_of_text and old_id_of_text[text] != vid
+    }
 
 
 def _metadata(chunk: Chunk) -> dict[str, str]:
@@ -285,7 +316,7 @@ def _build_locked(settings: Settings, embedder: Embedder, report: Progress, rebu
     sentences = chunk_sentences(chunks, settings.sentence_min_chars)
     # Everything that gets a vector, by id: chunk bodies and their sentences.
     texts = {c.chunk_id: c.embed_text for c in chunks} | {s.sentence_id: s.text for s in sentences}
-    reused = {} if rebuild else _previous_vectors(settings, contract, list(texts), previous)
+    reused = {} if rebuild else _previous_vectors(settings, contract, texts, previous)
     to_embed = [vid for vid in texts if vid not in reused]
     report("モデル準備 / preparing model", 0.05)
     dimension = embedder.dimension

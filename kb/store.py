@@ -282,15 +282,20 @@ class VectorStore:
 
     def get_vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
         """Stored vectors by id (missing ids are absent from the result)."""
-        if not ids:
-            return {}
-        found = self._collection.get(ids=list(ids), include=["embeddings"])
-        vectors = found.get("embeddings")
-        if vectors is None:
-            return {}
-        return {
-            cid: np.asarray(vec, dtype=np.float32) for cid, vec in zip(found["ids"], vectors, strict=True)
-        }
+        ids = list(ids)
+        result: dict[str, np.ndarray] = {}
+        # In pages: one get() of tens of thousands of ids fails inside Chroma (too many SQL
+        # variables), which made a re-index of a large corpus silently embed everything again.
+        for offset in range(0, len(ids), _READ_PAGE):
+            found = self._collection.get(ids=ids[offset : offset + _READ_PAGE], include=["embeddings"])
+            vectors = found.get("embeddings")
+            if vectors is None:
+                continue
+            result.update(
+                (cid, np.asarray(vec, dtype=np.float32))
+                for cid, vec in zip(found["ids"], vectors, strict=True)
+            )
+        return result
 
     def query(
         self, vector: np.ndarray, k: int, where: dict[str, Any] | None = None

@@ -94,6 +94,35 @@ def test_incremental_and_unchanged(small_settings: Settings, embedder: Embedder)
     assert kb.search("ORDEN", mode="hybrid", k=5, filters=Filters(kinds=("plan",)))[0].kind == "plan"
 
 
+def test_vectors_are_reused_by_text(small_settings: Settings, embedder: Embedder) -> None:
+    """A renamed file and a section repeated in another document keep their vectors: a vector
+    depends on the text, not on the chunk id (which hashes the document and heading too)."""
+    first = build_index(small_settings, embedder)
+    corpus = small_settings.corpus_dir
+    (corpus / "a.md").rename(corpus / "renamed.md")
+    renamed = build_index(small_settings, embedder)
+    assert renamed.embedded == 0 and renamed.reused == first.chunks + first.sentences
+    # A new document that repeats one section word for word and adds one sentence of its own.
+    (corpus / "c.md").write_text(
+        DOC_A.replace("title: テスト計画", "title: 別の計画") + _NEW_SECTION, encoding="utf-8"
+    )
+    grown = build_index(small_settings, embedder)
+    assert 0 < grown.embedded <= 3, grown  # the new section (chunk + its sentences), nothing repeated
+    # The reused vectors are the ones the text gets when embedded afresh.
+    kb = KnowledgeBase.open(small_settings, embedder)
+    store = kb.retriever.store
+    chunk = next(c for c in kb.retriever.chunks.values() if c.doc_id == "c" and "書かない窓口" in c.text)
+    stored = store.get_vectors([chunk.chunk_id])[chunk.chunk_id]
+    fresh = embedder.embed_passages([chunk.embed_text])[0]
+    assert float(np.dot(stored, fresh)) > 0.9999
+
+
+_NEW_SECTION = """
+## 1.3 公衆無線LAN
+市内の公民館に公衆無線LANを整備します。
+"""
+
+
 class _FailingEmbedder(Embedder):
     def embed_passages(self, texts, progress=None):  # type: ignore[no-untyped-def]
         raise RuntimeError("simulated crash while embedding")

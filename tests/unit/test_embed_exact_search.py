@@ -121,3 +121,18 @@ def test_collections_are_read_into_memory_in_pages(tmp_path: Path, monkeypatch: 
     for q in (0, 13, 29):
         [(vid, cosine, meta)] = exact.search(vectors[q], 1, None)
         assert vid == ids[q] and meta == metas[q] and cosine == pytest.approx(1.0, abs=1e-5)
+
+
+def test_vectors_by_id_are_read_in_pages(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """get_vectors (the re-index's reuse of vectors) pages its ids too: one get() of a large
+    corpus's ids failed inside Chroma and the build silently embedded everything again."""
+    import kb.store
+
+    monkeypatch.setattr(kb.store, "_READ_PAGE", 7)
+    ids, vectors, metas = _data(30)
+    store = VectorStore("paged_ids", path=tmp_path / "chroma")
+    store.add(ids, vectors, metas)
+    found = store.get_vectors([*ids[::-1], "no-such-id"])
+    assert sorted(found) == sorted(ids)
+    for i in (0, 6, 7, 29):
+        assert np.allclose(found[ids[i]], vectors[i], atol=1e-6)
