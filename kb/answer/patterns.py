@@ -163,6 +163,24 @@ SKIP_LINE = re.compile(
     # a numbered heading 「2. 自治体にとってのオープンデータの意義（1）」
     r"|^【[^】]*】$|^[^。]{1,30}\s／\s[^。]{1,30}$|^[0-9]+\.\s[^。、]{1,30}$"
 )
+#: What opens a heading without being its name: 「(1) 」「2.2 」「図表：」「取り組み：」「基本目標1：」.
+#: The body repeats a heading without it (「取り組み：一人ひとりに…の推進」 → 「一人ひとりに…の推進」).
+HEADING_PREFIX = re.compile(
+    r"^(\([0-9]+\)\s*|[0-9]+\.[0-9]+\s+|図表[:：]\s*|取り?組み?[:：]\s*|基本目標\s*[0-9]*[:：]\s*)"
+)
+
+
+def heading_forms(heading: str) -> set[str]:
+    """A (normalised) heading as the body may repeat it: whole, without its opening number or
+    label, and without the 『…』 around a quoted name."""
+    forms = {heading}
+    bare = HEADING_PREFIX.sub("", heading)
+    forms |= {bare, bare.strip("『』")}
+    if bare.startswith("『") and "』" in bare:
+        forms.add(bare[1 : bare.index("』")])
+    return {f for f in forms if f}
+
+
 #: A line that is only a figure's box label (【基本目標3】).
 BOX_LABEL = re.compile(r"^【[^】]{1,30}】$")
 #: A row label (「施策の方向性: 」) or a connective (「また、」) that opens a sentence: the quote
