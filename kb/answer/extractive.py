@@ -36,7 +36,9 @@ class TermStats:
         self._texts = [normalize(f"{c.section}\n{c.text}") for c in chunks]
         self._df: dict[str, int] = {}
         #: Every heading of the corpus: a sentence that is one of them names a part, it says nothing of it.
-        self.headings = frozenset(normalize(h) for c in chunks for h in c.heading_path)
+        self.headings = frozenset(
+            form for c in chunks for h in c.heading_path for form in P.heading_forms(normalize(h))
+        )
 
     def names_a_part(self, sentence: str) -> bool:
         """Is this (normalised) sentence one of the corpus's headings (「取組2-2 円滑な…の整備」)?"""
@@ -143,6 +145,15 @@ def subject_key(q: Question, stats: TermStats) -> str | None:
     return max(known, key=lambda t: (t in q.names, stats.idf(t)))
 
 
+def asks_for_a_part(q: Question) -> bool:
+    """Is the question about a numbered part itself (「基本目標1は何ですか」「取組1-1はどんな取組？」)
+    or its name (「取組1-2の名称」)? Then the part's heading answers it; a question about something
+    in the part (「取組2-3で期待する効果は？」) is only restated by the heading."""
+    if P.NAME_Q.search(normalize(q.query)):
+        return True
+    return bool(q.ordinals) and all(any(t in o for o in q.ordinals) for t in q.terms)
+
+
 def spelled(term: str) -> re.Pattern[str]:
     """``term`` allowing the okurigana the plan writes or leaves out between kanji (取組 /
     取り組み / 取組み)."""
@@ -227,7 +238,7 @@ def candidates(q: Question, hits: Sequence[Hit], stats: TermStats, w: AnswerWeig
             if q.ordinals and any(o in f"{norm} {normalize(label)} {own_headings}" for o in q.ordinals):
                 score += w.ordinal_bonus
             score -= w.long_penalty if len(quote) > w.long_chars else 0.0  # long sentences make poor answers
-            if q.qtype == "general" and stats.names_a_part(norm):
+            if q.qtype == "general" and stats.names_a_part(norm) and not asks_for_a_part(q):
                 score -= w.heading_penalty
             # Agreement reads the sentence and its heading. With the whole passage (tried on dev),
             # near-miss questions were answered more often at the same false abstention.

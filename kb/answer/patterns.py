@@ -91,6 +91,12 @@ WHO_Q = re.compile(
 
 # -- answers ----------------------------------------------------------------------------------
 NUMBER = r"[0-9〇一二三四五六七八九十百千万億][0-9〇一二三四五六七八九十百千万億,.\s]*"
+#: 一 inside a word counts nothing: 誰一人, 統一, 唯一, 万一, 第一 (the kanji before it makes the
+#: word), 一元化, 一体的, 一部, 一層, 一括, 一方で, 一人ひとり (the kanji after it does). 一人一台 and
+#: 年に一度 stay counts.
+WORD_ONE = re.compile(
+    r"(?<=[誰統唯均画同単逐第万])一|一(?=[元体部層括律環般方定貫連極覧緒丸斉因助翼]|人ひとり|人一人)"
+)
 #: What a counter looks like in the plan's text (何人 is answered by 人 or 名, …).
 COUNTER_FORMS = {"人": "人|名", "%": "%|パーセント", "所": "か所|箇所|カ所"}
 DATE_A = re.compile(
@@ -108,9 +114,25 @@ PLACE_A = re.compile(
 )
 #: A body's name as the plan writes it (…課, …省, 大阪府, 中核市長会, 中央図書館).
 BODY_A = re.compile(
-    r"[一-龥ァ-ヶー]+(課|部|室|局|省|庁|府|県|本部|委員会|事務局|センター|チーム|機構|協議会|会|官房|法人|図書館)"
+    r"[一-龥ァ-ヶー]+(課|部|室|局|省|庁|府|県|本部|委員会|事務局|センター|チーム|機構|協議会|(?<![社機都])会|官房|法人|図書館)"
     r"|本部長|市長|大臣|cio"
 )
+#: A who question asking which person (誰/だれ/どなた): answered by a body (BODY_A) or a sentence
+#: naming people — 「住民票を有する全ての方」, 市民, 職員, 事業者, 保護者, 児童 — not by one naming
+#: nobody (「…を一元化、…を共同で管理」).
+PERSON_Q = re.compile(r"誰(?!も|か)|だれ(?!も|か)|どなた")
+PERSON_A = re.compile(
+    r"[一-龥]+(者|員|民)|(?<![一-龥])(方|人)(?![法式針向面策])|[一-龥]人(?![口材工])"
+    r"|児童|生徒|子ども|子供|本部長|市長|大臣|知事|cio|フェロー"
+)
+#: A question asking for a name (製品名, 名称, 愛称 …), not for a definition (「…の仕組みの名前は？」
+#: is NAMING_Q): answered by a sentence holding a name — one it quotes (「…」『…』) or a Latin-letter
+#: name (LINE, ORDEN) that the question does not already say — or by the heading of a numbered part
+#: the question names (「取組1-2の名称」).
+NAME_Q = re.compile(
+    r"製品名|商品名|名称|名前|愛称|呼称|(サービス|システム|ツール|アプリ|ソフト)の?名(?!前|称)"
+)
+NAME_A = re.compile(r"[「『]([^」』]{2,60})[」』]|([a-z][a-z0-9.\-]*[a-z0-9](?:\s?[a-z0-9][a-z0-9.\-]*)*)")
 ORG_A = re.compile(
     r"[一-龥ァ-ヶー]+(課|部|室|局|省|庁|本部|委員会|センター|チーム|機構|協議会)|本部長|市長|大臣|cio"
 )
@@ -141,6 +163,24 @@ SKIP_LINE = re.compile(
     # a numbered heading 「2. 自治体にとってのオープンデータの意義（1）」
     r"|^【[^】]*】$|^[^。]{1,30}\s／\s[^。]{1,30}$|^[0-9]+\.\s[^。、]{1,30}$"
 )
+#: What opens a heading without being its name: 「(1) 」「2.2 」「図表：」「取り組み：」「基本目標1：」.
+#: The body repeats a heading without it (「取り組み：一人ひとりに…の推進」 → 「一人ひとりに…の推進」).
+HEADING_PREFIX = re.compile(
+    r"^(\([0-9]+\)\s*|[0-9]+\.[0-9]+\s+|図表[:：]\s*|取り?組み?[:：]\s*|基本目標\s*[0-9]*[:：]\s*)"
+)
+
+
+def heading_forms(heading: str) -> set[str]:
+    """A (normalised) heading as the body may repeat it: whole, without its opening number or
+    label, and without the 『…』 around a quoted name."""
+    forms = {heading}
+    bare = HEADING_PREFIX.sub("", heading)
+    forms |= {bare, bare.strip("『』")}
+    if bare.startswith("『") and "』" in bare:
+        forms.add(bare[1 : bare.index("』")])
+    return {f for f in forms if f}
+
+
 #: A line that is only a figure's box label (【基本目標3】).
 BOX_LABEL = re.compile(r"^【[^】]{1,30}】$")
 #: A row label (「施策の方向性: 」) or a connective (「また、」) that opens a sentence: the quote

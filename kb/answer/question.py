@@ -142,8 +142,9 @@ def answer_shape(q: Question, sentence: str, kind: str) -> tuple[bool, float]:
                 ok := bool(re.search(r"[0-9]{1,2}\s*時|[0-9]{1,2}:[0-9]{2}", sentence))
             ), 1.0 if ok else 0.0
         unit = P.COUNTER_FORMS.get(q.counter, re.escape(q.counter))
-        # The 3 of 第3期 or 取組2-4 names a part of the plan; it counts nothing.
-        counted = P.ORDINAL.sub(" ", sentence)
+        # The 3 of 第3期 or 取組2-4 names a part of the plan, the 一 of 誰一人 or 一元化 is part of a
+        # word: they count nothing.
+        counted = P.WORD_ONE.sub(" ", P.ORDINAL.sub(" ", sentence))
         ok = bool(re.search(P.NUMBER + (rf"(万|千|百|億)?\s*({unit})" if q.counter else ""), counted))
     elif q.qtype == "who":
         own = normalize(q.query)
@@ -152,6 +153,8 @@ def answer_shape(q: Question, sentence: str, kind: str) -> tuple[bool, float]:
         # where: nor has one naming neither a body nor a place (「…コーナーを設置しました」).
         if P.PLACE_Q.search(own):
             ok = body or bool(P.PLACE_A.search(sentence))
+        elif P.PERSON_Q.search(own):
+            ok = body or bool(P.PERSON_A.search(sentence))
         else:
             ok = body or not P.BODY_Q.search(own)
         return ok, 1.0 if P.ORG_A.search(sentence) else 0.0
@@ -159,8 +162,27 @@ def answer_shape(q: Question, sentence: str, kind: str) -> tuple[bool, float]:
         # The glossary's 「用語: 説明」 line is the definition the plan itself gives.
         shape = (0.5 if kind == "glossary" else 0.0) + (0.5 if P.DEFINITION_A.search(sentence) else 0.0)
         return True, min(1.0, shape + (0.5 if P.DEFINES_A.search(sentence) else 0.0))
+    elif q.qtype == "general" and P.NAME_Q.search(normalize(q.query)):
+        ok = names_a_name(q, sentence)
+        return ok, 1.0 if ok else 0.0
     elif q.reason:
         return True, 1.0 if P.REASON_A.search(sentence) else 0.0
     else:
         return True, 0.0
     return ok, 1.0 if ok else 0.0
+
+
+def names_a_name(q: Question, sentence: str) -> bool:
+    """Does a (normalised) sentence hold a name that a name question (製品名, 名称 …) asks for?
+
+    A name the sentence quotes or writes in Latin letters, that the question does not already say;
+    or the numbered part the question names (「取組1-2の名称」 is answered by its heading).
+    """
+    if q.ordinals and any(o in sentence for o in q.ordinals):
+        return True
+    asked = normalize(q.query)
+    for m in P.NAME_A.finditer(sentence):
+        name = (m.group(1) or m.group(2) or "").strip()
+        if name and name not in asked:
+            return True
+    return False

@@ -51,7 +51,12 @@ class AnswerWeights:
     # first line of its item) names the part, it does not answer about it: general questions only.
     # On dev (2026-11-27, session 4) 0.1 moved the evidence into the first line for two questions
     # (「取組2-4の期待する効果」), with no other change.
-    heading_penalty: float = 0.1
+    # Session 7 (eval/experiments/answer_signals.md): the body repeats a heading without its
+    # opening label (「取り組み：」「(1) 」「図表：」), and those count as headings too; a question about
+    # the part itself or its name (「基本目標1は何ですか」「取組1-2の名称」) is exempt. Then 1.0 keeps a
+    # heading out of the lead whenever a sentence of the item is there: dev plan-worded first line
+    # 172 → 175/213, evidence 192 → 193 (0.1: unchanged; 0.3: 174; 0.6 and 2.0: as 1.0).
+    heading_penalty: float = 1.0
     # Sentence vectors: the passage's sentence closest in meaning (Hit.best_sentence) can earn a
     # selection bonus, and its cosine (rescaled like above) can support an answer on its own,
     # for questions in everyday words that share few terms with the plan. Swept on dev

@@ -162,3 +162,35 @@ def test_a_national_body_acting_does_not_answer_a_question_about_the_city() -> N
     assert agrees(
         analyse("オープンデータ推進ガイドラインはいつ策定された？"), national, "plan", 1.0, AnswerWeights()
     )
+
+
+# The 2nd-period item on data use, as the plan writes it: its heading opens with a label that the
+# body's first line repeats without it.
+ITEM_HEADING = "取り組み：施策立案・計画決定等を支援するデータ利活用（情報分析・見える化等）の推進"
+ITEM = _chunk(
+    "e",
+    "施策立案・計画決定等を支援するデータ利活用（情報分析・見える化等）の推進\n"
+    "課題: より効果的な政策を推進するためには、政策課題の把握や政策の効果検証において、"
+    "より質の高いデータを利活用する必要があり、全庁業務の実績や進捗確認における有効なデータの収集に努めるとともに、"
+    "引き続き、職員のデータ分析スキル向上を図っていきます。",
+    ITEM_HEADING,
+)
+
+
+def test_a_heading_repeated_without_its_label_does_not_answer_about_the_part() -> None:
+    stats = TermStats([*CHUNKS, ITEM])
+    assert stats.names_a_part(
+        normalize("施策立案・計画決定等を支援するデータ利活用（情報分析・見える化等）の推進")
+    )
+    q = analyse("施策立案を支援するデータ利活用について、第2期の課題は何ですか？")
+    best = choose(candidates(q, [Hit(1, 1.0, ITEM)], stats, AnswerWeights()), AnswerWeights())[0]
+    assert "有効なデータの収集" in best.quote
+
+
+def test_a_question_about_the_part_itself_is_answered_by_its_heading() -> None:
+    from kb.answer.extractive import asks_for_a_part
+
+    assert asks_for_a_part(analyse("基本目標1は何ですか"))
+    assert asks_for_a_part(analyse("取組1-2の名称"))
+    assert not asks_for_a_part(analyse("取組2-3で期待する効果は何ですか？"))
+    assert not asks_for_a_part(analyse("基本目標1では、どのような社会の実現に寄与するとしていますか？"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kb.answer import analyse
+from kb.text import normalize
 
 
 @pytest.mark.parametrize(
@@ -91,3 +92,47 @@ def test_a_where_question_needs_a_body_or_a_place_in_the_sentence() -> None:
         "さらに、北部リーフにおいて、相談・案内業務や申請手続き等のリモート対応について、試行実施しました。"
     )
     assert answer_shape(analyse("リモート対応はどこで試行しましたか？"), remote, "plan")[0]
+
+
+def test_one_inside_a_word_is_not_a_count() -> None:
+    from kb.answer.question import answer_shape
+
+    q = analyse("基本目標はいくつある？")
+    # 誰一人 and 一元化 hold 一, but count nothing
+    row = normalize("第3期の取り組み: 誰一人取り残されない、みんなにやさしい行政の推進")
+    assert not answer_shape(q, row, "plan")[0]
+    assert not answer_shape(
+        q, normalize("都市づくりに係る情報を一元化した情報収集コーナーを設置しました"), "plan"
+    )[0]
+    # 一人一台 and a written-out figure still count
+    assert answer_shape(analyse("職員の端末は何台？"), normalize("職員一人一台への端末配備"), "plan")[0]
+    assert answer_shape(q, normalize("諸課題に対応するため、3つの柱となる目標を示し"), "plan")[0]
+
+
+def test_a_name_question_needs_a_name_in_the_sentence() -> None:
+    from kb.answer.question import answer_shape
+
+    q = analyse("導入を検討しているノーコード・ローコードツールの製品名は何ですか？")
+    consider = normalize(
+        "専門的な知識・技術を持たなくても手軽にツールの作成が可能なノーコード・ローコードツールの導入について検討します。"
+    )
+    assert not answer_shape(q, consider, "plan")[0]
+    law = normalize("デジタル手続法(正式名称「情報通信技術を活用した行政の推進等に関する法律」)の成立等")
+    assert answer_shape(analyse("デジタル手続法の正式名称を教えて"), law, "plan")[0]
+    # a numbered part's heading is its name
+    heading = normalize("取組1-2 誰一人取り残されない、みんなにやさしい行政の推進")
+    assert answer_shape(analyse("取組1-2の名称"), heading, "plan")[0]
+    assert not answer_shape(
+        analyse("取組1-2の名称"), normalize("手続きに要する市民や事業者の負担低減"), "plan"
+    )[0]
+
+
+def test_a_who_question_needs_a_person_or_a_body() -> None:
+    from kb.answer.question import answer_shape
+
+    q = analyse("マイナンバーは誰に付けられる？")
+    assert answer_shape(
+        q, normalize("住民票を有する全ての方に固有の番号（マイナンバー）を付して"), "glossary"
+    )[0]
+    assert not answer_shape(q, normalize("マイナンバー制度全般の企画立案を一元化"), "glossary")[0]
+    assert answer_shape(q, normalize("市長を本部長とする枚方市情報化推進本部を設置し"), "plan")[0]
