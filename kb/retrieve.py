@@ -171,6 +171,11 @@ class Retriever:
         """Synonyms the keyword index knows for the query's words it does not (none when off)."""
         if self.settings.expansion_weight <= 0:
             return []
+        return self.corpus_synonyms(query)
+
+    def corpus_synonyms(self, query: str) -> list[Expansion]:
+        """The same synonyms whether or not search uses them: what the answerer reads to tell a
+        word the plan says in other words (スマホ → スマートフォン) from one it never mentions."""
         return expand_query(query, self._vocabulary, default_table())
 
     def keyword_ranking(

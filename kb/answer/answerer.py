@@ -17,6 +17,7 @@ from kb.answer.extractive import (
     cited_in,
     confidence,
     display_quote,
+    missing_kind,
     semantic_lead,
     with_marker,
 )
@@ -123,7 +124,10 @@ class Answerer:
         chosen = picked if hits and score >= self.settings.abstain_threshold else []
         citations = cite([pair for c in chosen for pair in c.quoted()])
         note = self.writer.note
-        if citations:
+        missing = self._missing_kind(q, [c.quote for c in citations]) if citations else None
+        if missing:
+            answer = _missing(q, missing, suggestions, score, note)
+        elif citations:
             label, reason = _label(chosen[0], w)
             text = answer_text(citations, label)
             answer = Answer(
@@ -140,6 +144,14 @@ class Answerer:
         else:
             answer = _abstention(q, cands, suggestions, score, note)
         return Draft(q, tuple(hits), answer, tuple(cands))
+
+    def _missing_kind(self, q: Question, quotes: list[str]) -> str | None:
+        """The subject word the plan never uses that the answer skipped (:func:`missing_kind`);
+        the synonym table is only read when there is such a word."""
+        if missing_kind(q, quotes, self.stats) is None:
+            return None
+        synonyms = [e.typed for e in self.kb.retriever.corpus_synonyms(q.query)]
+        return missing_kind(q, quotes, self.stats, synonyms)
 
     def retrieve(
         self, query: str, exclude_text: str = "", filters: Filters | None = None
@@ -193,6 +205,14 @@ def _abstention(
         text += f"\n{P.NEIGHBOUR_LABEL}\n{with_marker(best.quote, 1)}"
         return Answer(text, False, q.query, related, suggestions, score, note=note)
     text = P.ABSTAIN_TEXT
+    if suggestions:
+        text += "\n" + P.SUGGESTIONS_LABEL + "\n" + "\n".join(f"・{s.location}" for s in suggestions)
+    return Answer(text, False, q.query, (), suggestions, score, note=note)
+
+
+def _missing(q: Question, word: str, suggestions: tuple[SectionRef, ...], score: float, note: str) -> Answer:
+    """Decline a question whose subject the plan never names, saying which word it lacks."""
+    text = P.MISSING_TEXT.format(word=word)
     if suggestions:
         text += "\n" + P.SUGGESTIONS_LABEL + "\n" + "\n".join(f"・{s.location}" for s in suggestions)
     return Answer(text, False, q.query, (), suggestions, score, note=note)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import replace
 
 from kb.answer import patterns as P
@@ -143,6 +143,32 @@ def subject_key(q: Question, stats: TermStats) -> str | None:
     if not known:
         return None
     return max(known, key=lambda t: (t in q.names, stats.idf(t)))
+
+
+def missing_kind(
+    q: Question, quotes: Sequence[str], stats: TermStats, synonyms: Collection[str] = ()
+) -> str | None:
+    """The word of the question's subject that the plan never uses, when the answer was found by
+    the other words of its compound; else None.
+
+    「電子入札システム」「スマート農業」「地域通貨」 name a kind of thing the plan does not have, by
+    a word it never uses (入札, 農業, 通貨) beside words it uses everywhere (電子, システム, スマート,
+    地域): a sentence quoting those is about another kind of the same thing. Not a word with a
+    synonym the plan uses (``synonyms``: the typed words kb.expand rewrites, スマホ), nor one the
+    quotes hold; a word the plan lacks that the quotes do not stand on through its compound
+    (「在宅勤務」 answered with a sentence on 自宅 and Web会議, without 勤務) is left to the
+    other signals.
+    """
+    quoted = normalize(" ".join(quotes))
+    for compound in q.compounds:
+        for word in compound:
+            if not P.KANJI_OR_KANA_WORD.fullmatch(word) or stats.df(word) > 0 or word in quoted:
+                continue
+            if any(word in s for s in synonyms):
+                continue
+            if any(other != word and stats.df(other) > 0 and other in quoted for other in compound):
+                return word
+    return None
 
 
 def asks_for_a_part(q: Question) -> bool:

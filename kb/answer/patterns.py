@@ -73,6 +73,8 @@ MEASURE_NOUNS = frozenset(
     "メンバー リーダー 責任者".split()
 )
 KANJI = re.compile(r"[一-龥々]")
+#: A word of kanji or katakana (入札, ストック): not a Latin name or a word of hiragana.
+KANJI_OR_KANA_WORD = re.compile(r"[一-龥々ァ-ヶー]{2,}")
 #: A name the question quotes (「ぼーち」「福祉サービス検索システム」).
 QUOTED = re.compile(r"[「『]([^」』]{2,40})[」』]")
 #: Ordinals and numbered items that tell the plan's parts apart (第2期 vs 第3期, 第4章, 取組2-4,
@@ -214,6 +216,7 @@ CITY_A = re.compile(r"枚方|本市|市内|市民|庁内|本庁|市役所")
 #: A te-form chains events too (「…の一部改訂を経て、…の制定等を行ってきました」), but not the
 #: compound particles that only introduce a topic (「…について、」「…において、」「…によって、」).
 CLAUSE_CUT = re.compile(r"(?<=[しり])、|(?<!ついて|おいて|とって|よって|もって)(?<=て)、")
+MISSING_TEXT = "計画書には「{word}」についての記載は見つかりませんでした。"
 NEIGHBOUR_TEXT = "計画書には「{focus}」{asked}の記載はありません。"
 NEIGHBOUR_CITY_TEXT = "計画書には枚方市の「{focus}」{asked}の記載はありません。"
 #: What a typed question asks about its subject: the plan may name the subject but not this.

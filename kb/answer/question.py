@@ -28,6 +28,7 @@ class Question:
     reason: bool = False  # asks why (「…の理由は？」): a sentence giving a cause answers it
     names: tuple[str, ...] = ()  # what the question quotes (「ぼーち」): names, whatever their words
     subject: tuple[str, ...] = ()  # nouns of its noun phrases that name a thing, not the asked slot
+    compounds: tuple[tuple[str, ...], ...] = ()  # noun compounds, as their words (電子, 入札, システム)
 
     def focus_found(self, text: str) -> bool:
         return not self.focus or "".join(self.focus) in text or all(p in text for p in self.focus)
@@ -82,6 +83,36 @@ def question_words(text: str) -> tuple[list[str], list[list[str]], list[str]]:
     return list(dict.fromkeys(nouns)), phrases, list(dict.fromkeys(verbs))
 
 
+def noun_compounds(text: str) -> list[tuple[str, ...]]:
+    """The compounds of a question that name a kind of thing, as their words of two characters or
+    more: 「電子入札システム」 → (電子, 入札, システム), 「スマート農業」 → (スマート, 農業) (an adjectival
+    noun directly before a noun modifies it). Numbers, the asked slot (期限, 件数 …), frame words and
+    the unit after a question word (何「年度」) are not words of what is asked about."""
+    words = morphemes(text)
+    out: list[tuple[str, ...]] = []
+    run: list[str] = []
+    for i, w in enumerate(words):
+        following = words[i + 1] if i + 1 < len(words) else None
+        noun = w.pos1 == "名詞" and w.pos2 in ("普通名詞", "固有名詞")
+        modifier = w.pos1 == "形状詞" and following is not None and following.pos1 == "名詞"
+        if noun or modifier or w.pos1 == "接頭辞" or (w.pos1 == "接尾辞" and run):
+            asked = (
+                (i > 0 and words[i - 1].surface.startswith(P.INTERROGATIVES))
+                or w.surface.startswith(P.INTERROGATIVES)
+                or w.surface in P.FRAME_NOUNS
+                or w.surface in P.MEASURE_NOUNS
+            )
+            if len(w.surface) > 1 and not asked:
+                run.append(w.surface)
+            continue
+        if len(run) > 1:
+            out.append(tuple(run))
+        run = []
+    if len(run) > 1:
+        out.append(tuple(run))
+    return out
+
+
 def analyse(query: str, asked: str | None = None) -> Question:
     """Analyse ``query``; the answer type comes from ``asked`` (a follow-up's own words) if given."""
     own = normalize(asked or query)
@@ -129,6 +160,7 @@ def analyse(query: str, asked: str | None = None) -> Question:
         reason,
         names,
         subject,
+        tuple(noun_compounds(query)),
     )
 
 

@@ -12,12 +12,14 @@ from kb.answer.extractive import (
     candidates,
     choose,
     confidence,
+    missing_kind,
     quotable_sentences,
     semantic_lead,
 )
 from kb.answer.question import answer_shape
 from kb.chunk import Chunk
 from kb.config import Settings
+from kb.expand import Expansion
 from kb.retrieve import Hit
 from kb.text import normalize
 
@@ -37,6 +39,12 @@ class _Retriever:
 
     def closest_sentences(self, query: str, k: int = 2, filters: Any = None) -> list[float]:
         return self.closest[:k]
+
+    #: typed words the synonym table rewrites into words of the corpus
+    synonyms: list[Expansion] = field(default_factory=list)
+
+    def corpus_synonyms(self, query: str) -> list[Expansion]:
+        return self.synonyms
 
 
 @dataclass
@@ -248,3 +256,65 @@ def test_no_semantic_lead_for_typed_questions_or_questions_in_the_plans_words() 
     # the question's own words are in the sentence: the keyword side has judged it already
     worded = analyse("保育所申込業務の電子申請フォームで来庁予約はできる？")
     assert semantic_lead(worded, candidates(worded, hits, stats, w), closest, w) is None
+
+
+# -- a kind of thing the plan never names is not answered from its generic words ---------------
+
+ONLINE = _chunk(
+    "online",
+    "固定資産税業務においては、法務局連携システムを導入し、法務局からの登記異動通知の電子化およびオンライン化に対応しました。\n"
+    "汎用的電子申請システムの導入・利用促進やぴったりサービスによる利用可能手続きの拡充、"
+    "軽自動車税関係手続きの電子化への対応など、行政手続きのオンライン化を進めてきました。",
+)
+REMOTE = _chunk(
+    "remote",
+    "新型コロナウイルス感染症の流行拡大に伴い、自宅等の遠隔地においても柔軟な業務対応が不可欠となったことを受け、"
+    "モバイルワーク端末やWeb会議システム等の環境基盤の整備を行いました。\n職員の勤務環境を整えます。",
+)
+
+
+def test_a_question_names_its_compounds_without_the_asked_slot() -> None:
+    assert analyse("電子入札システムを導入した効果は何ですか？").compounds == (("電子", "入札", "システム"),)
+    # an adjectival noun before a noun is part of the kind it names
+    assert analyse("スマート農業の推進について、計画ではどのような方針ですか？").compounds == (
+        ("スマート", "農業"),
+    )
+    # the asked slot (期限) and the unit after a question word (何「年度」) are not the subject
+    assert analyse("標準準拠システムへの移行期限は？").compounds == (("標準", "準拠", "システム"),)
+    assert analyse("電子申請は何年度から？").compounds == (("電子", "申請"),)
+
+
+def test_a_missing_word_beside_words_the_answer_quotes_is_named() -> None:
+    stats = TermStats([ONLINE, REMOTE])
+    quotes = [q for q, _ in quotable_sentences(ONLINE.text)]
+    q = analyse("電子入札システムを導入した効果は何ですか？")
+    assert stats.df("入札") == 0 and stats.df("電子") > 0
+    assert missing_kind(q, quotes, stats) == "入札"
+    # a word the synonym table rewrites into the plan's words is not missing
+    assert missing_kind(q, quotes, stats, synonyms=["電子入札"]) is None
+    # 在宅 is missing too, but the quote does not stand on 勤務: it was found by other words
+    remote = analyse("在宅勤務のための環境は整っていますか")
+    assert stats.df("在宅") == 0 and stats.df("勤務") > 0
+    quote = [REMOTE.text.split("\n")[0]]
+    assert missing_kind(remote, quote, stats) is None
+    assert missing_kind(remote, ["職員の勤務環境を整えます。"], stats) == "在宅"
+    # a word the corpus uses is never missing
+    assert missing_kind(analyse("電子申請システムを導入した効果は？"), quotes, stats) is None
+
+
+def test_a_question_about_a_kind_the_plan_never_names_is_declined_naming_the_word() -> None:
+    question = "電子入札システムを導入した効果は何ですか？"
+    # as on the real index: the sentence closest in meaning stands out and leads the answer
+    first = (0, ONLINE.text.index("\n"))
+    hits = [Hit(1, 1.0, ONLINE, best_sentence=first, sentence_cosine=0.88)]
+    declined = Answerer(_KB([ONLINE, REMOTE], hits, _Retriever(0.88, [0.88, 0.85])), Settings()).answer(
+        question
+    )  # type: ignore[arg-type]
+    assert not declined.answerable and not declined.citations
+    assert declined.answer.startswith("計画書には「入札」についての記載は見つかりませんでした。")
+    assert declined.confidence >= Settings().abstain_threshold  # the other signals would answer
+    # with a synonym the plan uses, the same passages answer
+    synonym = Expansion("入札", ("電子調達",), ("電子", "調達"))
+    retriever = _Retriever(0.88, [0.88, 0.85], synonyms=[synonym])
+    answered = Answerer(_KB([ONLINE, REMOTE], hits, retriever), Settings()).answer(question)  # type: ignore[arg-type]
+    assert answered.answerable and answered.citations[0].chunk_id == "online"
