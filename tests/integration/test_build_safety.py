@@ -275,9 +275,13 @@ def _crash_and_check(settings: Settings, embedder: Embedder, kills: list[dict[st
     (settings.corpus_dir / "pelican.md").write_text(new_doc("PELICAN"), encoding="utf-8")
     for kill in kills:
         existing = builds(settings)
-        proc = kb_cli(
-            settings, "index", "--quiet", **({FAULT_ENV: str(kill["fault"])} if "fault" in kill else {})
-        )
+        fault = kill.get("fault")
+        if "after" in kill:
+            # A kill after N seconds must find the process alive: a small build can finish in a
+            # few seconds (and faster now that vectors are reused by text), so it waits before
+            # the switch instead of completing; the kill lands wherever it is at N seconds.
+            fault = "current:sleep=60"
+        proc = kb_cli(settings, "index", "--quiet", **({FAULT_ENV: str(fault)} if fault else {}))
         if "after" in kill:
             time.sleep(float(kill["after"]))  # type: ignore[arg-type]
             proc.send_signal(signal.SIGKILL)
