@@ -17,6 +17,7 @@ from kb.answer.extractive import (
     cited_in,
     confidence,
     display_quote,
+    list_items,
     missing_kind,
     semantic_lead,
     with_marker,
@@ -118,8 +119,11 @@ class Answerer:
             ]
         picked = choose(cands, w)
         # The answer is only as good as what it quotes: its support is that of the chosen sentences,
-        # not of some other sentence of the passages.
+        # not of some other sentence of the passages. A list question's extra items quote more of
+        # what was found; they do not decide whether to answer.
         score = confidence(q, hits, picked, best_cosine, self.stats, w)
+        if q.listing:
+            picked = choose(cands, w, listing=True)
         suggestions = _suggestions(hits)
         chosen = picked if hits and score >= self.settings.abstain_threshold else []
         citations = cite([pair for c in chosen for pair in c.quoted()])
@@ -129,7 +133,7 @@ class Answerer:
             answer = _missing(q, missing, suggestions, score, note)
         elif citations:
             label, reason = _label(chosen[0], w)
-            text = answer_text(citations, label)
+            text = answer_text(citations, label, list_items(citations, w) if q.listing else 0)
             answer = Answer(
                 text,
                 True,
@@ -177,11 +181,16 @@ def _label(best: Candidate, w: AnswerWeights) -> tuple[str, str]:
     return "低", "意味的に近い箇所のみ / only passages close in meaning"
 
 
-def answer_text(citations: Sequence[Citation], label: str) -> str:
+def answer_text(citations: Sequence[Citation], label: str, items: int = 0) -> str:
     """The direct answer on the first line (the best quote), supporting quotes below it.
 
-    A low-confidence answer is phrased as what the plan says, not as fact.
+    A low-confidence answer is phrased as what the plan says, not as fact. The answer to a list
+    question whose first ``items`` citations are its items (at least two) has them on the first
+    line as a bullet list (「・A[1] ・B[2] ・C[3]」).
     """
+    if items >= 2 and label != "低":
+        head = " ".join(f"・{display_quote(c.quote)}[{c.n}]" for c in citations[:items])
+        return "\n".join([head, *(f"・{with_marker(c.quote, c.n)}" for c in citations[items:])])
     first, rest = citations[0], citations[1:]
     if label == "低":
         head = P.LOW_CONFIDENCE.format(quote=display_quote(first.quote)) + f"[{first.n}]。"

@@ -19,26 +19,106 @@ from kb.answer.weights import AnswerWeights
 from kb.chunk import Chunk
 from kb.era import with_western
 from kb.retrieve import Hit
-from kb.text import normalize, sentence_spans
+from kb.text import morphemes, normalize, sentence_spans
+
+_HIRAGANA = re.compile(r"[ぁ-ゖ]+")
+
+
+class Words:
+    """Where the words of a (normalised) text begin and end, as MeCab cuts it.
+
+    A question term matches a text only as one of its words or a run of them (a part of a
+    compound the tokenizer yields: マイナンバー in マイ/ナンバー/カード), never inside a word:
+    ネット is not in ネットワーク, 人 is not in 個人. A term may end before the okurigana the
+    text writes and the question leaves out (取組 in 取組み).
+    """
+
+    __slots__ = ("starts", "ends", "word_end", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        starts: set[int] = set()
+        ends: set[int] = set()
+        word_end = list(range(1, len(text) + 1))  # the end of the word holding each character
+        pos = 0
+        for m in morphemes(text, normalise=False):
+            pos += len(m.space_before)
+            start, pos = pos, pos + len(m.surface)
+            if text[start:pos] != m.surface:  # the tagger did not keep the text as it was
+                starts, ends = set(range(len(text) + 1)), set(range(len(text) + 1))
+                break
+            starts.add(start)
+            ends.add(pos)
+            word_end[start:pos] = [pos] * (pos - start)
+        self.starts, self.ends, self.word_end = frozenset(starts), frozenset(ends), tuple(word_end)
+
+    def at(self, start: int, end: int) -> bool:
+        """Does ``text[start:end]`` begin at a word and end at one (or before its okurigana)?"""
+        if start not in self.starts:
+            return False
+        return end in self.ends or bool(_HIRAGANA.fullmatch(self.text[end : self.word_end[end - 1]]))
+
+    def find(self, term: str) -> Iterator[int]:
+        """Start offsets where ``term`` occurs as words of the text."""
+        if not term:
+            return
+        i = self.text.find(term)
+        while i >= 0:
+            if self.at(i, i + len(term)):
+                yield i
+            i = self.text.find(term, i + 1)
+
+    def has(self, term: str) -> bool:
+        return next(self.find(term), None) is not None
+
+    def search(self, pattern: re.Pattern[str]) -> bool:
+        """Does ``pattern`` match somewhere as words of the text?"""
+        return any(self.at(m.start(), m.end()) for m in pattern.finditer(self.text) if m.end() > m.start())
 
 
 class TermStats:
-    """How many chunks contain a question term, counted as substrings of normalised text.
+    """How many chunks contain a question term (counted as substrings of normalised text), and
+    whether a text holds one as words (``Words``).
 
-    Question terms are surface nouns (「書かない窓口」), not the keyword index's lemmas, so the
+    Counts stay substring counts: as word counts (session 10, eval/experiments/answer_signals.md)
+    a one-kanji frame word (下 of 「…の下にある」) became rare and a question's typed clipping
+    (デジ田, ネット) unknown, and three plan-worded questions were declined. Question terms are surface nouns (「書かない窓口」), not the keyword index's lemmas, so the
     counts come from the chunk texts (with their heading paths) rather than from BM25's vocabulary.
-    Built once per index; the per-term memo is a pure cache, safe to share between requests.
+    Built once per index; the per-term memo and the per-text word cuts are pure caches (the
+    corpus is fixed, so they stop growing), safe to share between requests.
     """
 
     def __init__(self, chunks: Sequence[Chunk]) -> None:
         # Heading path and body, not the document title: a title shared by every chunk of a
         # document (「…（第3期取組版）」) would make its words look common everywhere.
+        self._words: dict[str, Words] = {}
         self._texts = [normalize(f"{c.section}\n{c.text}") for c in chunks]
         self._df: dict[str, int] = {}
+        #: The last sentence of the chunk before each chunk in the same section (normalised): what a
+        #: chunk's first sentence goes on from (「またこの間、…」 can open a chunk).
+        self.before: dict[str, str] = {}
+        ordered = sorted(chunks, key=lambda c: (c.doc_id, c.start))
+        for prev, chunk in zip(ordered, ordered[1:], strict=False):
+            last = quotable_sentences(prev.text)
+            if prev.doc_id == chunk.doc_id and prev.heading_path == chunk.heading_path and last:
+                self.before[chunk.chunk_id] = normalize(last[-1][0])
         #: Every heading of the corpus: a sentence that is one of them names a part, it says nothing of it.
         self.headings = frozenset(
             form for c in chunks for h in c.heading_path for form in P.heading_forms(normalize(h))
         )
+
+    def words(self, text: str) -> Words:
+        """The word cuts of a normalised text, cached."""
+        found = self._words.get(text)
+        if found is None:
+            if len(self._words) > 200_000:  # texts a long-running app never saw before
+                self._words.clear()
+            found = self._words[text] = Words(text)
+        return found
+
+    def has(self, term: str, *texts: str) -> bool:
+        """Does ``term`` occur as words of one of the (normalised) ``texts``?"""
+        return any(term in t and self.words(t).has(term) for t in texts)
 
     def names_a_part(self, sentence: str) -> bool:
         """Is this (normalised) sentence one of the corpus's headings (「取組2-2 円滑な…の整備」)?"""
@@ -54,12 +134,12 @@ class TermStats:
     def idf(self, term: str) -> float:
         return math.log((len(self._texts) + 1) / (self.df(term) + 0.5))
 
-    def coverage(self, terms: Sequence[str], text: str) -> float:
-        """IDF-weighted share of ``terms`` that occur in normalised ``text``."""
+    def coverage(self, terms: Sequence[str], *texts: str) -> float:
+        """IDF-weighted share of ``terms`` that occur as words of one of the normalised ``texts``."""
         total = sum(self.idf(t) for t in terms)
         if total <= 0:
             return 0.0  # a question without one content noun names nothing to look for
-        return sum(self.idf(t) for t in terms if t in text) / total
+        return sum(self.idf(t) for t in terms if self.has(t, *texts)) / total
 
 
 def _bracket_depth(text: str) -> int:
@@ -79,11 +159,17 @@ def _balanced_spans(text: str, max_chars: int = 300) -> list[tuple[int, int]]:
 
 
 def quotable_sentences(text: str) -> list[tuple[str, str]]:
+    """(quote, row label) of :func:`quotable_units`."""
+    return [(quote, label) for quote, label, _ in quotable_units(text)]
+
+
+def quotable_units(text: str) -> list[tuple[str, str, bool]]:
     """Quotable sentences of a chunk with the row label each was cut from (「期待する効果」, or "").
 
     Quotes are verbatim substrings, never cut inside brackets, without a leading bullet, row
     label or connective; page notes and reference rows are left out. The label is kept beside
     the quote because a question can ask for the row by its name (「取組2-4の期待する効果」).
+    The third field says whether the sentence goes on from the one before (P.CONTINUATION).
     """
     out = []
     # A figure's box label on its own line (【基本目標3】) names the line that follows it.
@@ -94,11 +180,12 @@ def quotable_sentences(text: str) -> list[tuple[str, str]]:
             if P.SKIP_LINE.match(quote):
                 box = quote[1:-1] if P.BOX_LABEL.match(quote) else ""
                 continue
+            follows = bool(P.CONTINUATION.match(quote))
             label = P.LEADING_LABEL.match(quote)
             # a bullet can follow the label (「期待する効果: ・…」)
             quote = P.LEADING_MARK.sub("", quote[label.end() :]).strip() if label else quote
             if len(quote) >= 6 and not P.SKIP_LINE.match(quote) and not _word_list(quote):
-                out.append((quote, (label.group(1) if label else "") or box))
+                out.append((quote, (label.group(1) if label else "") or box, follows))
             box = ""
     return out
 
@@ -129,11 +216,16 @@ def figure_attached(q: Question, sentence: str, kind: str, stats: TermStats) -> 
     must stand in the same clause as the rarest question term the sentence holds, or the date of
     one event answers a question about the other.
     """
-    present = [t for t in q.terms if t in sentence]
-    if q.qtype not in ("date", "number") or not present:
+    if q.qtype not in ("date", "number"):
+        return True
+    present = [t for t in q.terms if stats.has(t, sentence)]
+    if not present:
         return True
     key = max(present, key=stats.idf)
-    return any(key in c and answer_shape(q, c, kind)[0] for c in P.CLAUSE_CUT.split(sentence))
+    cuts = [0, *(m.end() for m in P.CLAUSE_CUT.finditer(sentence)), len(sentence)]
+    clauses = list(zip(cuts, cuts[1:], strict=False))
+    at = {next(i for i, (a, b) in enumerate(clauses) if a <= s < b) for s in stats.words(sentence).find(key)}
+    return any(answer_shape(q, sentence[clauses[i][0] : clauses[i][1]], kind)[0] for i in at)
 
 
 def subject_key(q: Question, stats: TermStats) -> str | None:
@@ -187,7 +279,9 @@ def spelled(term: str) -> re.Pattern[str]:
     return re.compile("".join(parts))
 
 
-def names_subject(q: Question, sentence: str, context: str, passages: str, stats: TermStats) -> bool:
+def names_subject(
+    q: Question, sentence: str, context: str, passages: str | Sequence[str], stats: TermStats
+) -> bool:
     """Does the sentence (or its row label and headings, ``context``) name what is asked about?
 
     A figure answers a number/date/who question only about the thing the question singles out:
@@ -200,9 +294,10 @@ def names_subject(q: Question, sentence: str, context: str, passages: str, stats
     if key is None:
         return True
     pattern = spelled(key)
-    if not pattern.search(passages):
+    texts = (passages,) if isinstance(passages, str) else passages
+    if not any(stats.words(t).search(pattern) for t in texts if pattern.search(t)):
         return True
-    return bool(pattern.search(sentence) or pattern.search(context))
+    return any(stats.words(t).search(pattern) for t in (sentence, context) if pattern.search(t))
 
 
 def named_period(q: Question, sentence: str) -> bool:
@@ -236,26 +331,29 @@ def candidates(q: Question, hits: Sequence[Hit], stats: TermStats, w: AnswerWeig
     typed_question = q.qtype in ("number", "date", "who")
     # What the passages say, as readable text: headings and quotable sentences (a diagram's word
     # list is not read as naming anything).
-    quotable = [quotable_sentences(hit.text) for hit in hits]
-    passages = " ".join(
-        normalize(f"{hit.section} " + " ".join(f"{lb} {qt}" for qt, lb in pairs))
+    quotable = [quotable_units(hit.text) for hit in hits]
+    passages = [
+        normalize(text)
         for hit, pairs in zip(hits, quotable, strict=True)
-    )
+        for text in (hit.section, *(part for qt, lb, _ in pairs for part in (lb, qt) if part))
+    ]
     for hit, pairs in zip(hits, quotable, strict=True):
         heading = normalize(hit.section)
         # Ordinals are read in the chunk's own headings: the document title (「…（第3期取組版）」)
         # names an ordinal that every chunk of the plan would otherwise share.
         own_headings = normalize(" ".join(hit.chunk.heading_path))
-        chunk_cov = stats.coverage(q.terms, normalize(hit.text) + " " + heading)
+        chunk_cov = stats.coverage(q.terms, normalize(hit.text), heading)
         meaning = _rescaled(hit.sentence_cosine, w.sentence_floor, w.sentence_span)
-        for quote, label in pairs:
-            norm = normalize(quote)
+        previous = stats.before.get(hit.chunk.chunk_id, "")
+        for quote, label, follows in pairs:
+            norm, label_n = normalize(quote), normalize(label)
+            context, previous = (previous if follows else ""), norm
             typed, shape = answer_shape(q, norm, hit.kind)
-            lexical = stats.coverage(q.terms, f"{norm} {label} {heading}")
+            lexical = stats.coverage(q.terms, norm, label_n, heading)
             semantic = meaning if _is_best_sentence(hit, quote) else 0.0
             support = max(0.5 * lexical + 0.5 * chunk_cov, w.semantic_support * semantic) if typed else 0.0
             score = (
-                w.sentence * stats.coverage(select_terms, f"{norm} {label}")
+                w.sentence * inherited(stats, select_terms, (norm, label_n), context, w)
                 + w.passage * chunk_cov
                 + w.rank / hit.rank
             )
@@ -271,15 +369,25 @@ def candidates(q: Question, hits: Sequence[Hit], stats: TermStats, w: AnswerWeig
             agreeing = (
                 agrees(q, norm, hit.kind, lexical, w)
                 and figure_attached(q, norm, hit.kind, stats)
-                and (
-                    named_period(q, norm)
-                    or names_subject(q, norm, f"{normalize(label)} {heading}", passages, stats)
-                )
+                and (named_period(q, norm) or names_subject(q, norm, f"{label_n} {heading}", passages, stats))
                 if typed_question
                 else True
             )
             out.append(Candidate(hit, quote, score, support, lexical, typed, agreeing))
     return out
+
+
+def inherited(
+    stats: TermStats, terms: Sequence[str], own: Sequence[str], context: str, w: AnswerWeights
+) -> float:
+    """Coverage of ``terms`` by a sentence (``own``: it and its row label), where a sentence that
+    goes on from the one before (``context``: that sentence, or "") also counts the terms it
+    names, at ``w.inherited_share``: 「以後、本宣言の改訂を重ねつつ…方針等を打ち出し」 is about the
+    宣言 its previous sentence names. Only for a sentence holding a question term itself."""
+    cover = stats.coverage(terms, *own)
+    if not context or cover <= 0:
+        return cover
+    return cover + w.inherited_share * (stats.coverage(terms, *own, context) - cover)
 
 
 def semantic_lead(
@@ -345,20 +453,56 @@ def confidence(
     return round(score, 4)
 
 
-def choose(cands: Sequence[Candidate], w: AnswerWeights) -> list[Candidate]:
+def choose(cands: Sequence[Candidate], w: AnswerWeights, listing: bool = False) -> list[Candidate]:
     """The best sentence about the asked subject, plus close runners-up (distinct text), within
-    the length budget."""
+    the length budget; for a list question (``listing``) also the close short items, the items
+    first when the best is one of them (:func:`list_items`)."""
     ranked = sorted((c for c in cands if c.agrees and c.typed), key=lambda c: -c.score)
     chosen: list[Candidate] = []
     for c in ranked:
         if chosen and (c.score < w.runner_up_ratio * chosen[0].score or len(chosen) == w.max_quotes):
             break
-        if any(c.quote in o.quote or o.quote in c.quote for o in chosen):
+        if _repeats(c, chosen):
             continue  # overlapping chunks repeat sentences
         if chosen and sum(len(o.quote) for o in chosen) + len(c.quote) > w.max_answer_chars:
             break
         chosen.append(c)
-    return chosen
+    if not listing or not chosen:
+        return chosen
+    items = [c for c in chosen if _is_item(c, w)]
+    for c in ranked:
+        if c.score < w.runner_up_ratio * chosen[0].score or len(items) == w.list_items:
+            break
+        if not _is_item(c, w) or _repeats(c, chosen):
+            continue
+        if sum(len(o.quote) for o in items) + len(c.quote) > w.list_chars:
+            break
+        items.append(c)
+        chosen.append(c)
+    if not _is_item(chosen[0], w):
+        return chosen
+    return [*items, *(c for c in chosen if not _is_item(c, w))]
+
+
+def _repeats(c: Candidate, chosen: Sequence[Candidate]) -> bool:
+    return any(c.quote in o.quote or o.quote in c.quote for o in chosen)
+
+
+def is_list_item(quote: str, w: AnswerWeights) -> bool:
+    """A short quote without a full stop: a table row or a list item, not a sentence of prose."""
+    return len(quote) <= w.list_item_chars and not quote.rstrip().endswith("。")
+
+
+def _is_item(c: Candidate, w: AnswerWeights) -> bool:
+    return c.via is None and is_list_item(c.quote, w)
+
+
+def list_items(citations: Sequence[Citation], w: AnswerWeights) -> int:
+    """How many leading citations of a list answer are its items (0 or 1: no list)."""
+    n = 0
+    while n < len(citations) and is_list_item(citations[n].quote, w):
+        n += 1
+    return n
 
 
 class ItemIndex:

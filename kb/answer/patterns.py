@@ -26,6 +26,13 @@ NAMING_Q = re.compile(
     r"(何|なん)(て|と)(言|い|呼|よ)|呼び名|呼び方"
     r"|(仕組み|やり方|方法|形態|こと|もの|制度|考え方|サービス|技術|手法|取り組み)の(名前|名称)"
 )
+#: 「どんな…がある？」「…は何がある？」「…を一覧で」 ask for several things: the plan's answer is often a
+#: table's rows or a list's items, each short. Between どんな/どのような and が/は ある only the asked
+#: noun (「どのような機能があり」), not a clause (「どのような姿勢で取り組む必要があり」).
+LIST_Q = re.compile(
+    r"(どんな|どのような|どういった|どういう)[^、。？?をでにてと]{0,12}(が|は|も)(ある|あり)"
+    r"|(何|なに)が(ある|あり)|一覧(で|を)?(教え|見せ|出し|ください|[?？]|$)"
+)
 #: 「…とは」 asks for a definition; a naming question is answered by the same glossary line.
 #: 「Xって何？」 asks what X is, but 「Xって何台ある？」 asks for a count (何 + a counter) and
 #: 「Xにとって何が…」 is "for X": neither is a definition question.
@@ -190,6 +197,12 @@ BOX_LABEL = re.compile(r"^【[^】]{1,30}】$")
 LEADING_LABEL = re.compile(
     r"^(?:(設定の背景|施策の方向性|期待する効果|課題|成果|取り組み|取組み)[:：]\s*)?"
     r"(?:また、|さらに、|一方で、|なお、|そのため、|加えて、)?"
+)
+#: A sentence that goes on from the one before it (「以後、本宣言の改訂を重ねつつ…」「またこの間、…」),
+#: after any row label: its subject is the previous sentence's.
+CONTINUATION = re.compile(
+    r"^(?:(?:設定の背景|施策の方向性|期待する効果|課題|成果|取り組み|取組み)[:：]\s*)?"
+    r"(以後|以降|これにより|これを受け|これらにより|その後|また|さらに|加えて|なお|そのため|こうした|このため|この間|このように)"
 )
 #: Opening and closing brackets: a sentence is not cut inside 「…」 or （…）.
 OPEN_BRACKETS = "「（(『【［"

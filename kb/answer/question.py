@@ -29,6 +29,7 @@ class Question:
     names: tuple[str, ...] = ()  # what the question quotes (「ぼーち」): names, whatever their words
     subject: tuple[str, ...] = ()  # nouns of its noun phrases that name a thing, not the asked slot
     compounds: tuple[tuple[str, ...], ...] = ()  # noun compounds, as their words (電子, 入札, システム)
+    listing: bool = False  # asks for several things (「どんな…がある？」): answered by a list
 
     def focus_found(self, text: str) -> bool:
         return not self.focus or "".join(self.focus) in text or all(p in text for p in self.focus)
@@ -161,6 +162,7 @@ def analyse(query: str, asked: str | None = None) -> Question:
         names,
         subject,
         tuple(noun_compounds(query)),
+        qtype == "general" and bool(P.LIST_Q.search(own)),
     )
 
 

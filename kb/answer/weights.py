@@ -96,3 +96,14 @@ class AnswerWeights:
     runner_up_ratio: float = 0.8
     max_quotes: int = 3
     max_answer_chars: int = 300
+    # A list question (Question.listing: 「どんな…がある？」) also quotes the short items (table rows,
+    # list items of at most ``list_item_chars``) within ``runner_up_ratio`` of the best, up to
+    # ``list_items`` of them and ``list_chars`` characters, beside what the rule above chose: one
+    # long sentence no longer crowds the rows out. When the best quote is such an item, the
+    # first line is the items as a bullet list.
+    list_items: int = 6
+    # A sentence that goes on from the previous one (「以後、」「また、」「これにより、」) counts the
+    # question terms that sentence names at this share when sentences are chosen.
+    inherited_share: float = 0.5
+    list_item_chars: int = 80
+    list_chars: int = 400
