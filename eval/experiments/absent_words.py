@@ -32,7 +32,7 @@ from eval.report import NOT_PLAN_WORDED
 from eval.retrieval import open_kb
 from kb.answer import Answerer
 from kb.answer import patterns as P
-from kb.answer.extractive import missing_kind
+from kb.answer.agreement import missing_kind
 from kb.answer.question import Question, analyse
 from kb.config import load_settings
 from kb.lexicon import STOP_LEMMAS

@@ -7,24 +7,21 @@ from dataclasses import replace
 from typing import Any, Protocol
 
 from kb.answer import patterns as P
+from kb.answer.agreement import missing_kind
 from kb.answer.extractive import (
     ExtractiveWriter,
     ItemIndex,
-    TermStats,
     candidates,
     choose,
-    cite,
-    cited_in,
     confidence,
-    display_quote,
     list_items,
-    missing_kind,
     semantic_lead,
-    with_marker,
 )
 from kb.answer.followup import Turn, resolve
 from kb.answer.llm import LlmWriter, make_chat_model
 from kb.answer.question import Question, analyse
+from kb.answer.quotes import cite, cited_in, display_quote, with_marker
+from kb.answer.terms import TermStats
 from kb.answer.types import Answer, AnswerStream, Candidate, Citation, Draft
 from kb.answer.weights import AnswerWeights
 from kb.chunk import SectionRef

@@ -15,7 +15,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from kb.answer.extractive import ExtractiveWriter, cite
+from kb.answer.extractive import ExtractiveWriter
+from kb.answer.quotes import cite
 from kb.answer.types import Answer, Draft
 from kb.config import Settings
 from kb.era import with_western

@@ -22,8 +22,8 @@ from kb.answer import (
     rewrite_followup,
 )
 from kb.answer.answerer import answer_text
-from kb.answer.extractive import cite
 from kb.answer.patterns import NEIGHBOUR_LABEL, WESTERN_GLOSS
+from kb.answer.quotes import cite
 from kb.chunk import Chunk
 from kb.config import PROJECT_ROOT
 from kb.errors import InvalidQueryError

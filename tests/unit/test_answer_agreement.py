@@ -3,17 +3,10 @@
 from __future__ import annotations
 
 from kb.answer import AnswerWeights, analyse
-from kb.answer.extractive import (
-    TermStats,
-    agrees,
-    candidates,
-    choose,
-    figure_attached,
-    names_subject,
-    quotable_sentences,
-    spelled,
-    subject_key,
-)
+from kb.answer.agreement import agrees, figure_attached, names_subject, spelled, subject_key
+from kb.answer.extractive import candidates, choose
+from kb.answer.quotes import quotable_sentences
+from kb.answer.terms import TermStats
 from kb.chunk import Chunk
 from kb.retrieve import Hit
 from kb.text import normalize
@@ -188,7 +181,7 @@ def test_a_heading_repeated_without_its_label_does_not_answer_about_the_part() -
 
 
 def test_a_question_about_the_part_itself_is_answered_by_its_heading() -> None:
-    from kb.answer.extractive import asks_for_a_part
+    from kb.answer.agreement import asks_for_a_part
 
     assert asks_for_a_part(analyse("基本目標1は何ですか"))
     assert asks_for_a_part(analyse("取組1-2の名称"))

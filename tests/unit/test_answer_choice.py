@@ -7,16 +7,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kb.answer import Answerer, AnswerWeights, analyse
-from kb.answer.extractive import (
-    TermStats,
-    candidates,
-    choose,
-    confidence,
-    missing_kind,
-    quotable_sentences,
-    semantic_lead,
-)
+from kb.answer.agreement import missing_kind
+from kb.answer.extractive import candidates, choose, confidence, semantic_lead
 from kb.answer.question import answer_shape
+from kb.answer.quotes import quotable_sentences
+from kb.answer.terms import TermStats
 from kb.chunk import Chunk
 from kb.config import Settings
 from kb.expand import Expansion

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from kb.answer.answerer import answer_text
-from kb.answer.extractive import cite, cited_in, display_quote
 from kb.answer.followup import resolve
+from kb.answer.quotes import cite, cited_in, display_quote
 from kb.chunk import Chunk
 from kb.errors import InvalidQueryError
 from kb.retrieve import Hit

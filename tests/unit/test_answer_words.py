@@ -4,17 +4,11 @@
 from __future__ import annotations
 
 from kb.answer import AnswerWeights, analyse
+from kb.answer.agreement import figure_attached
 from kb.answer.answerer import answer_text
-from kb.answer.extractive import (
-    TermStats,
-    Words,
-    candidates,
-    choose,
-    cite,
-    figure_attached,
-    list_items,
-    quotable_units,
-)
+from kb.answer.extractive import candidates, choose, list_items
+from kb.answer.quotes import cite, quotable_units
+from kb.answer.terms import TermStats, Words
 from kb.chunk import Chunk
 from kb.retrieve import Hit
 from kb.text import normalize

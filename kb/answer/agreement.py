@@ -1,0 +1,126 @@
+"""Whether a sentence answers what was asked about: the figure is attached to the question's
+subject (same clause, its own measure, the city rather than the nation), the asked part or
+period is named, and nothing the question names is missing from the corpus."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Sequence
+
+from kb.answer import patterns as P
+from kb.answer.question import Question, answer_shape
+from kb.answer.terms import TermStats
+from kb.answer.weights import AnswerWeights
+from kb.text import normalize
+
+
+def figure_attached(q: Question, sentence: str, kind: str, stats: TermStats) -> bool:
+    """Does the sentence's date or number belong to what is asked?
+
+    A sentence can chain events (「平成27年度から公開を開始し、その後コンテストを開催」): the figure
+    must stand in the same clause as the rarest question term the sentence holds, or the date of
+    one event answers a question about the other.
+    """
+    if q.qtype not in ("date", "number"):
+        return True
+    present = [t for t in q.terms if stats.has(t, sentence)]
+    if not present:
+        return True
+    key = max(present, key=stats.idf)
+    cuts = [0, *(m.end() for m in P.CLAUSE_CUT.finditer(sentence)), len(sentence)]
+    clauses = list(zip(cuts, cuts[1:], strict=False))
+    at = {next(i for i, (a, b) in enumerate(clauses) if a <= s < b) for s in stats.words(sentence).find(key)}
+    return any(answer_shape(q, sentence[clauses[i][0] : clauses[i][1]], kind)[0] for i in at)
+
+
+def subject_key(q: Question, stats: TermStats) -> str | None:
+    """The question's most specific word for its subject: a name it quotes, else the rarest noun
+    of its noun phrases that the corpus uses (``Question.subject``)."""
+    known = [t for t in (*q.names, *q.subject) if stats.df(t) > 0]
+    if not known:
+        return None
+    return max(known, key=lambda t: (t in q.names, stats.idf(t)))
+
+
+def missing_kind(
+    q: Question, quotes: Sequence[str], stats: TermStats, synonyms: Collection[str] = ()
+) -> str | None:
+    """The word of the question's subject that the plan never uses, when the answer was found by
+    the other words of its compound; else None.
+
+    「電子入札システム」「スマート農業」「地域通貨」 name a kind of thing the plan does not have, by
+    a word it never uses (入札, 農業, 通貨) beside words it uses everywhere (電子, システム, スマート,
+    地域): a sentence quoting those is about another kind of the same thing. Not a word with a
+    synonym the plan uses (``synonyms``: the typed words kb.expand rewrites, スマホ), nor one the
+    quotes hold; a word the plan lacks that the quotes do not stand on through its compound
+    (「在宅勤務」 answered with a sentence on 自宅 and Web会議, without 勤務) is left to the
+    other signals.
+    """
+    quoted = normalize(" ".join(quotes))
+    for compound in q.compounds:
+        for word in compound:
+            if not P.KANJI_OR_KANA_WORD.fullmatch(word) or stats.df(word) > 0 or word in quoted:
+                continue
+            if any(word in s for s in synonyms):
+                continue
+            if any(other != word and stats.df(other) > 0 and other in quoted for other in compound):
+                return word
+    return None
+
+
+def asks_for_a_part(q: Question) -> bool:
+    """Is the question about a numbered part itself (「基本目標1は何ですか」「取組1-1はどんな取組？」)
+    or its name (「取組1-2の名称」)? Then the part's heading answers it; a question about something
+    in the part (「取組2-3で期待する効果は？」) is only restated by the heading."""
+    if P.NAME_Q.search(normalize(q.query)):
+        return True
+    return bool(q.ordinals) and all(any(t in o for o in q.ordinals) for t in q.terms)
+
+
+def spelled(term: str) -> re.Pattern[str]:
+    """``term`` allowing the okurigana the plan writes or leaves out between kanji (取組 /
+    取り組み / 取組み)."""
+    parts = [re.escape(ch) + ("[ぁ-ん]?" if P.KANJI.match(ch) else "") for ch in term]
+    return re.compile("".join(parts))
+
+
+def names_subject(
+    q: Question, sentence: str, context: str, passages: str | Sequence[str], stats: TermStats
+) -> bool:
+    """Does the sentence (or its row label and headings, ``context``) name what is asked about?
+
+    A figure answers a number/date/who question only about the thing the question singles out:
+    「福祉サービス検索システムで検索できる支援制度はいくつ？」 is not answered by a count of
+    「20業務」 that shares 福祉 and システム with it but not 検索. Only when the passages use the
+    word at all: a question can name its subject in words of its own (デジタル推進委員 for the
+    plan's デジタル推進員).
+    """
+    key = subject_key(q, stats)
+    if key is None:
+        return True
+    pattern = spelled(key)
+    texts = (passages,) if isinstance(passages, str) else passages
+    if not any(stats.words(t).search(pattern) for t in texts if pattern.search(t)):
+        return True
+    return any(stats.words(t).search(pattern) for t in (sentence, context) if pattern.search(t))
+
+
+def named_period(q: Question, sentence: str) -> bool:
+    """A date question naming a plan period (第3期) that the sentence names too."""
+    return q.qtype == "date" and any(o in sentence for o in q.ordinals)
+
+
+def agrees(q: Question, sentence: str, kind: str, lexical: float, w: AnswerWeights) -> bool:
+    """Is a (normalised) sentence about what a number/date/who question asks?
+
+    Most of the question's terms (IDF-weighted, ``lexical``: sentence and heading) must be there,
+    and a question about the city is not answered by a statement about the nation (国は…, 全国の…).
+    """
+    # A plan period named in the question and in the sentence (第3期) fixes the subject of a date
+    # question by itself: 「第3期（令和6年度から4年間）」 answers 「第3期の計画期間は？」 without
+    # repeating 計画期間.
+    if lexical < w.agree_coverage and not named_period(q, sentence):
+        return False
+    if P.CITY_Q.search(q.query) and not P.CITY_A.search(sentence):
+        return not (kind == "national_strategy" or P.NATION_A.search(sentence))
+    return True
