@@ -19,9 +19,17 @@ import argparse
 import logging
 import re
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from indexer.cleaning import clean_inline
+from indexer.corrections import (
+    DEFAULT_CORRECTIONS,
+    apply_corrections,
+    foreign_letters_in_words,
+    load_corrections,
+)
+from indexer.document import DocOut, Heading, Para, to_markdown
+from indexer.tables import cell_lines, render_table
 from kb.config import PROJECT_ROOT
 
 DEFAULT_SOURCE = PROJECT_ROOT / "corpus" / "source" / "hirakata_joho_kihon_keikaku_3ki.txt"
@@ -29,82 +37,6 @@ DEFAULT_OUT_DIR = PROJECT_ROOT / "corpus"
 log = logging.getLogger("indexer.convert")
 
 PLAN_TITLE = "第2次枚方市情報化計画 情報化基本計画（第3期取組版）"
-ISSUER = "枚方市"
-DATE = "2024-03"
-
-# --- text cleaning -------------------------------------------------------------------------
-
-_CJK = r"\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff01-\uff60"
-_TAG = re.compile(r"</?[a-zA-Z][^<>]*>")
-# A run of single Latin letters spaced out by the PDF ("I C T", "A I - O C R", "S a a S"):
-# at least two single letters, optionally joined by "-" / "・" / "/", each token separated by
-# one space. Real words ("Evidence Based") have several letters per token and never match.
-_SPACED_LETTERS = re.compile(
-    r"(?<![A-Za-z0-9])[A-Za-z](?: (?:[-・/] )?[A-Za-z](?![A-Za-z0-9]))+(?![A-Za-z0-9])"
-)
-_SPACE_CJK_ASCII = re.compile(rf"(?<=[{_CJK}]) (?=[A-Za-z0-9])|(?<=[A-Za-z0-9]) (?=[{_CJK}])")
-_SPACE_CJK_CJK = re.compile(rf"(?<=[{_CJK}]) (?=[{_CJK}])")
-
-
-def join_spaced_letters(text: str) -> str:
-    """``A I - O C R`` -> ``AI-OCR``; leaves real words alone."""
-    return _SPACED_LETTERS.sub(lambda m: m.group(0).replace(" ", ""), text)
-
-
-def clean_inline(text: str) -> str:
-    """Clean one line of prose: tags out, spaced letters joined, PDF line-wrap spaces removed.
-
-    Japanese has no spaces between words, so a single space between two CJK characters, or
-    between CJK and a Latin letter/digit ("平成 25 年", "ICT の"), is an artefact of the PDF
-    layout and is dropped; spaces between Latin words are kept.
-    """
-    text = _TAG.sub(" ", text)
-    text = text.replace("\u00a0", " ")
-    text = re.sub(r"[ \t]+", " ", text).strip()
-    text = join_spaced_letters(text)
-    text = _SPACE_CJK_ASCII.sub("", text)
-    text = re.sub(r"(?<=[、。]) (?=\S)", "", text)
-    return text
-
-
-_INLINE_BULLET = re.compile(r"\s+(?=[・○■✓]\s*\S)")
-_OPENING = "「『（(【［"
-_CLOSING = "」』）)】］"
-
-
-def _split_inline_bullets(cell: str) -> str:
-    """Bullets inside a cell are written inline ("・a ・b"): give each its own line.
-
-    A 「・」 inside brackets or between spaced-out letters is a middle dot, not a bullet:
-    「自治体の A I ・ R P A の利用推進」 stays one line (cut there, it reads 「自治体のAI」 and a
-    bullet 「RPAの利用推進」」).
-    """
-    out: list[str] = []
-    depth, last = 0, 0
-    for m in _INLINE_BULLET.finditer(cell):
-        between = cell[last : m.start()]
-        depth = max(
-            0, depth + sum(between.count(c) for c in _OPENING) - sum(between.count(c) for c in _CLOSING)
-        )
-        out.append(between)
-        last = m.end()
-        after = cell[m.end() : m.end() + 4]
-        dot_between_letters = bool(re.match(r"[A-Za-z]", cell[m.start() - 1 : m.start()])) and bool(
-            re.match(r"・\s*[A-Za-z]", after)
-        )
-        out.append(m.group(0) if depth > 0 or dot_between_letters else "\n")
-    out.append(cell[last:])
-    return "".join(out)
-
-
-def html_cell_to_lines(cell: str) -> list[str]:
-    """Split an HTML table cell into display lines: paragraphs and list items."""
-    cell = re.sub(r"</p>|<br\s*/?>|</li>|</h\d>", "\n", cell)
-    cell = re.sub(r"<(ul|ol)[^>]*>", "\n", cell)
-    cell = _TAG.sub(" ", cell)
-    cell = _split_inline_bullets(cell)
-    lines = [clean_inline(part) for part in cell.split("\n")]
-    return [line for line in lines if line]
 
 
 # --- headings --------------------------------------------------------------------------------
@@ -127,108 +59,6 @@ _ROMAN = re.compile(r"^(i{1,3}|iv|v)\s*([^\sA-Za-z].+)$")
 
 def _digits(text: str) -> str:
     return text.translate(str.maketrans("０１２３４５６７８９", "0123456789"))
-
-
-@dataclass
-class Heading:
-    level: int
-    text: str
-
-
-@dataclass
-class Para:
-    lines: list[str]
-    figure_like: bool = False  # tables, short labels, lists: candidates for a figure body
-
-
-@dataclass
-class DocOut:
-    slug: str
-    title: str
-    kind: str
-    items: list[Heading | Para] = field(default_factory=list)
-
-    def add(self, item: Heading | Para) -> None:
-        self.items.append(item)
-
-
-# --- tables ----------------------------------------------------------------------------------
-
-_LABELS = (
-    "設定の背景",
-    "施策の方向性",
-    "期待する効果",
-    "関連する法令・制度・指針等",
-    "主な実施施策【所管部署】",
-    "成果",
-    "課題",
-    "趣旨",
-    "概要",
-)
-
-
-def _cell_lines(cell: str) -> list[str]:
-    return html_cell_to_lines(cell) if "<" in cell else ([clean_inline(cell)] if cell.strip() else [])
-
-
-def render_table(rows: list[str]) -> tuple[list[Para], list[tuple[str, list[str]]]]:
-    """Render tab rows as readable lines.
-
-    Returns plain paragraphs, plus ``(term, lines)`` pairs for glossary tables (header
-    用語/説明/掲載ページ), which become one section per term.
-    """
-    cells = [row.split("\t") for row in rows]
-    paras: list[Para] = []
-    terms: list[tuple[str, list[str]]] = []
-    header: list[str] | None = None
-    previous_first = ""
-    for raw in cells:
-        parts = [" ".join(_cell_lines(c)) for c in raw]
-        non_empty = [p for p in parts if p]
-        if not non_empty:
-            continue
-        if parts[0] == "用語" and len(parts) >= 2 and parts[1] == "説明":
-            header = ["用語", "説明", "掲載ページ"]
-            continue
-        if header and header[0] == "用語":
-            term, desc = parts[0], " ".join(_cell_lines(raw[1])) if len(raw) > 1 else ""
-            pages = parts[2] if len(parts) > 2 else ""
-            lines = [f"{term}: {desc}" if desc else term]
-            if pages:
-                lines.append(f"掲載ページ: {pages}")
-            terms.append((term, lines))
-            continue
-        label = clean_inline(raw[0]).replace(" ", "")
-        if len(raw) >= 2 and label in _LABELS and len(non_empty) >= 1:
-            value_lines = [line for c in raw[1:] for line in _cell_lines(c)]
-            if value_lines:
-                first, *rest = value_lines
-                paras.append(Para([f"{label}: {first}", *rest], figure_like=True))
-            else:
-                paras.append(Para([label], figure_like=True))
-            continue
-        is_header_like = (
-            header is None
-            and len(non_empty) >= 2
-            and all(len(p) <= 20 and "。" not in p for p in non_empty)
-            and not any(p.isdigit() for p in non_empty)
-        )
-        if is_header_like:
-            header = parts
-            paras.append(Para([" ／ ".join(non_empty)], figure_like=True))  # the column names, once
-            continue
-        if header is not None and len(non_empty) >= 1:
-            # Merged cells come out as an empty first cell: fill down from the row above.
-            if not parts[0] and previous_first:
-                parts[0] = previous_first
-            previous_first = parts[0]
-            pairs = [
-                f"{header[i]}: {p}" if i < len(header) and header[i] else p for i, p in enumerate(parts) if p
-            ]
-            paras.append(Para(["、".join(pairs)], figure_like=True))
-        else:
-            paras.append(Para([" ／ ".join(non_empty)], figure_like=True))
-    return paras, terms
 
 
 # --- the converter -----------------------------------------------------------------------------
@@ -358,7 +188,7 @@ class Converter:
         if _INITIATIVE.match(first) and len(cells) == 2:
             m = _INITIATIVE.match(first)
             assert m is not None
-            title = " ".join(_cell_lines(cells[1]))
+            title = " ".join(cell_lines(cells[1]))
             name = f"取組{m.group(1)}-{m.group(2)} {title}"
             self.heading(self.level + 1, name, numbered=False)
             self.para(name)  # the row is content too: "取組1-2 …" must be findable and quotable
@@ -452,86 +282,6 @@ class Converter:
             return
         prose = "。" in text and len(text) >= 40
         self.para(text, figure_like=not prose)
-
-
-def _drop_empty_repeats(items: list[Heading | Para]) -> list[Heading | Para]:
-    """Drop a repeated heading (emitted to close a figure) when nothing follows it."""
-    kept: list[Heading | Para] = []
-    seen: set[tuple[int, str]] = set()
-    for i, item in enumerate(items):
-        if isinstance(item, Heading):
-            key = (item.level, item.text)
-            nxt = items[i + 1] if i + 1 < len(items) else None
-            empty = nxt is None or (isinstance(nxt, Heading) and nxt.level <= item.level)
-            if key in seen and empty:
-                continue
-            seen.add(key)
-        kept.append(item)
-    return kept
-
-
-def to_markdown(doc: DocOut) -> str:
-    """Render one document with its front matter."""
-    out = [
-        "---",
-        f"title: {doc.title}",
-        f"kind: {doc.kind}",
-        f"issuer: {ISSUER}",
-        f"date: {DATE}",
-        "source: corpus/source/hirakata_joho_kihon_keikaku_3ki.txt",
-        "---",
-        "",
-    ]
-    for item in _drop_empty_repeats(doc.items):
-        if isinstance(item, Heading):
-            out.append(f"{'#' * item.level} {item.text}")
-            out.append("")
-        else:
-            for line in item.lines:
-                out.append(line)
-                out.append("")
-    return "\n".join(out).rstrip() + "\n"
-
-
-DEFAULT_CORRECTIONS = PROJECT_ROOT / "corpus" / "corrections.tsv"
-# Letters of another script (Cyrillic, Greek) touching kana or kanji: the PDF's text layer put a
-# look-alike glyph inside a Japanese word (「デジタルデバйд」).
-_JAPANESE = r"\u3040-\u30ff\u3400-\u9fff"
-_FOREIGN_IN_WORD = re.compile(
-    rf"[{_JAPANESE}]+[\u0370-\u03ff\u0400-\u04ff]+[{_JAPANESE}\u0370-\u03ff\u0400-\u04ff]*"
-)
-
-
-@dataclass(frozen=True)
-class Correction:
-    """One reviewed fix of the source text, kept with the original beside it."""
-
-    original: str
-    corrected: str
-    reason: str
-
-
-def load_corrections(path: Path) -> list[Correction]:
-    """The reviewed corrections list (tab-separated: original, corrected, reason; a header row)."""
-    if not path.is_file():
-        return []
-    rows = [line.split("\t") for line in path.read_text(encoding="utf-8").splitlines()[1:] if line.strip()]
-    return [Correction(*(cell.strip() for cell in row[:3])) for row in rows if len(row) >= 3]
-
-
-def apply_corrections(text: str, corrections: list[Correction]) -> tuple[str, list[tuple[Correction, int]]]:
-    """The text with every correction applied, and how often each one applied."""
-    applied = []
-    for fix in corrections:
-        count = text.count(fix.original)
-        text = text.replace(fix.original, fix.corrected)
-        applied.append((fix, count))
-    return text, applied
-
-
-def foreign_letters_in_words(text: str) -> list[str]:
-    """Japanese words that still hold a letter of another script (to review and list)."""
-    return _FOREIGN_IN_WORD.findall(text)
 
 
 def convert(source: Path, out_dir: Path, corrections: Path | None = DEFAULT_CORRECTIONS) -> list[Path]:

@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from indexer.convert import clean_inline
+from indexer.cleaning import clean_inline
 
 
 @dataclass

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from indexer.convert import render_table
+from indexer.tables import render_table
 from kb.ingest.lines import Extracted, clean_line, join_wrapped
 
 _SENTENCE_END = ("。", "．", "！", "？", "!", "?", "」", "』", "：", ":")

@@ -8,15 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from indexer.convert import (
-    DEFAULT_CORRECTIONS,
-    DEFAULT_SOURCE,
-    clean_inline,
-    convert,
-    foreign_letters_in_words,
-    join_spaced_letters,
-    load_corrections,
-)
+from indexer.cleaning import clean_inline, join_spaced_letters
+from indexer.convert import DEFAULT_SOURCE, convert
+from indexer.corrections import DEFAULT_CORRECTIONS, foreign_letters_in_words, load_corrections
 from kb.corpus import load_document
 
 
@@ -141,7 +135,7 @@ def test_reviewed_corrections_apply_and_no_foreign_letters_remain(converted: lis
 
 
 def test_a_middle_dot_inside_brackets_or_between_letters_is_not_a_bullet() -> None:
-    from indexer.convert import html_cell_to_lines
+    from indexer.cleaning import html_cell_to_lines
 
     cell = "<p>「自治体の A I ・ R P A の利用推進」が重点。また、A I ・ R P A を導入 ・ 研修 ・ 点検</p>"
     assert html_cell_to_lines(cell) == [
