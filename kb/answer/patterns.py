@@ -190,18 +190,19 @@ def heading_forms(heading: str) -> set[str]:
     return {f for f in forms if f}
 
 
+#: The row labels of the plan's tables (「施策の方向性: …」), as a regex alternation.
+ROW_LABELS = "設定の背景|施策の方向性|期待する効果|課題|成果|取り組み|取組み"
 #: A line that is only a figure's box label (【基本目標3】).
 BOX_LABEL = re.compile(r"^【[^】]{1,30}】$")
 #: A row label (「施策の方向性: 」) or a connective (「また、」) that opens a sentence: the quote
 #: starts after it, so the answer never begins with one.
 LEADING_LABEL = re.compile(
-    r"^(?:(設定の背景|施策の方向性|期待する効果|課題|成果|取り組み|取組み)[:：]\s*)?"
-    r"(?:また、|さらに、|一方で、|なお、|そのため、|加えて、)?"
+    r"^(?:(" + ROW_LABELS + r")[:：]\s*)?" r"(?:また、|さらに、|一方で、|なお、|そのため、|加えて、)?"
 )
 #: A sentence that goes on from the one before it (「以後、本宣言の改訂を重ねつつ…」「またこの間、…」),
 #: after any row label: its subject is the previous sentence's.
 CONTINUATION = re.compile(
-    r"^(?:(?:設定の背景|施策の方向性|期待する効果|課題|成果|取り組み|取組み)[:：]\s*)?"
+    r"^(?:(?:" + ROW_LABELS + r")[:：]\s*)?"
     r"(以後|以降|これにより|これを受け|これらにより|その後|また|さらに|加えて|なお|そのため|こうした|このため|この間|このように)"
 )
 #: Opening and closing brackets: a sentence is not cut inside 「…」 or （…）.
