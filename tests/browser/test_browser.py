@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers.documents import make_image_only_pdf
-from helpers.servers import free_port
+from helpers.documents import make_image_only_pdf, small_settings
+from helpers.servers import app_in_process
 
 import kb.app
 from kb.config import Settings
@@ -52,13 +52,8 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright Pyt
 
 @pytest.fixture(scope="module")
 def url(built_kb, base_settings: Settings) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    demo = kb.app.build_app(base_settings, built_kb)
-    port = free_port()
-    kb.app.launch_app(demo, base_settings, "127.0.0.1", port, prevent_thread_lock=True, quiet=True)
-    try:
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        demo.close()
+    with app_in_process(base_settings, built_kb) as served:
+        yield served
 
 
 @pytest.fixture(scope="module")
@@ -439,18 +434,11 @@ def small_app(built_kb, base_settings: Settings, tmp_path: Path) -> Iterator[tup
     import indexer.build
     from kb.knowledge import KnowledgeBase
 
-    (tmp_path / "corpus").mkdir()
-    (tmp_path / "corpus" / "small.md").write_text(SMALL_DOC, encoding="utf-8")
-    settings = base_settings.replace(corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index")
+    settings = small_settings(base_settings, tmp_path, SMALL_DOC)
     embedder = built_kb.retriever.embedder
     indexer.build.build_index(settings, embedder=embedder)
-    demo = kb.app.build_app(settings, KnowledgeBase.open(settings, embedder=embedder))
-    port = free_port()
-    kb.app.launch_app(demo, settings, "127.0.0.1", port, prevent_thread_lock=True, quiet=True)
-    try:
-        yield f"http://127.0.0.1:{port}/", settings
-    finally:
-        demo.close()
+    with app_in_process(settings, KnowledgeBase.open(settings, embedder=embedder)) as served:
+        yield served, settings
 
 
 def test_upload_adds_a_document_from_the_documents_tab(

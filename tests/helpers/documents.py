@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 #: A one-document corpus for app tests that need their own small index.
 SMALL_DOC = """---
@@ -20,6 +21,16 @@ kind: plan
 
 計画期間は令和6年度から令和8年度までの3年間です。
 """
+
+
+def small_settings(base_settings: Any, tmp_path: Path, text: str | None = SMALL_DOC) -> Any:
+    """``base_settings`` over a corpus of its own in ``tmp_path``: one document ``text`` (none when
+    None) and an index folder still to build."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    if text is not None:
+        (corpus / "small.md").write_text(text, encoding="utf-8")
+    return base_settings.replace(corpus_dir=corpus, index_dir=tmp_path / "index")
 
 
 def make_image_only_pdf(path: Path) -> None:

@@ -80,6 +80,21 @@ def _wait(ready: Any, proc: subprocess.Popen[bytes], what: str, log: Path, timeo
 
 
 @contextmanager
+def app_in_process(settings: Any, knowledge: Any) -> Iterator[str]:
+    """The app (kb.app) over ``knowledge``, served in this process on a free loopback port;
+    yields its base URL and closes the server afterwards, even when the body fails."""
+    import kb.app
+
+    demo = kb.app.build_app(settings, knowledge)
+    port = free_port()
+    kb.app.launch_app(demo, settings, LOOPBACK, port, prevent_thread_lock=True, quiet=True)
+    try:
+        yield f"http://{LOOPBACK}:{port}/"
+    finally:
+        demo.close()
+
+
+@contextmanager
 def chroma_server(data_dir: Path, log: Path, timeout: float = 60.0) -> Iterator[int]:
     """``chroma run`` on 127.0.0.1 with its data in ``data_dir``; yields its port once its
     heartbeat answers, and stops it afterwards."""

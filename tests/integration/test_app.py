@@ -14,8 +14,8 @@ from typing import Any
 import gradio as gr
 import pytest
 from gradio_client import Client, handle_file
-from helpers.documents import SMALL_DOC, make_image_only_pdf
-from helpers.servers import free_port
+from helpers.documents import SMALL_DOC, make_image_only_pdf, small_settings
+from helpers.servers import app_in_process
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
@@ -43,13 +43,8 @@ def text_of(message: dict[str, Any]) -> str:
 
 @pytest.fixture(scope="module")
 def served(built_kb, base_settings: Settings) -> Iterator[tuple[str, Settings]]:  # type: ignore[no-untyped-def]
-    demo = kb.app.build_app(base_settings, built_kb)
-    port = free_port()
-    kb.app.launch_app(demo, base_settings, "127.0.0.1", port, prevent_thread_lock=True, quiet=True)
-    try:
-        yield f"http://127.0.0.1:{port}/", base_settings
-    finally:
-        demo.close()
+    with app_in_process(base_settings, built_kb) as url:
+        yield url, base_settings
 
 
 @pytest.fixture
@@ -314,14 +309,6 @@ def test_searched_query_only_when_rewritten() -> None:
 # --- first run: the index is built in the background with visible progress ----------------
 
 
-def small_settings(base_settings: Settings, tmp_path: Path, text: str | None = SMALL_DOC) -> Settings:
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    if text is not None:
-        (corpus / "small.md").write_text(text, encoding="utf-8")
-    return base_settings.replace(corpus_dir=corpus, index_dir=tmp_path / "index")
-
-
 def test_missing_index_is_built_with_progress(base_settings: Settings, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     settings = small_settings(base_settings, tmp_path)
     seen: list[str] = []
@@ -381,17 +368,11 @@ def test_failed_rebuild_keeps_the_stale_index(
 
 def test_login_is_required_when_configured(base_settings: Settings, built_kb) -> None:  # type: ignore[no-untyped-def]
     settings = base_settings.replace(app_auth_user="staff", app_auth_password="s3cret")
-    demo = kb.app.build_app(settings, built_kb)
-    port = free_port()
-    kb.app.launch_app(demo, settings, "127.0.0.1", port, prevent_thread_lock=True, quiet=True)
-    try:
-        url = f"http://127.0.0.1:{port}/"
+    with app_in_process(settings, built_kb) as url:
         with pytest.raises(Exception):  # noqa: B017 - gradio_client raises different types per version
             Client(url, verbose=False).predict("RPA", "keyword", [], "", 1, api_name="/search")
         client = Client(url, auth=("staff", "s3cret"), verbose=False)
         assert 'class="hit"' in client.predict("RPA", "keyword", [], "", 1, api_name="/search")
-    finally:
-        demo.close()
 
 
 def test_main_reports_a_bad_config_without_a_traceback(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
@@ -509,13 +490,8 @@ def small_served(base_settings: Settings, built_kb, tmp_path: Path) -> Iterator[
     settings = small_settings(base_settings, tmp_path).replace(max_ingest_mb=1)
     embedder = built_kb.retriever.embedder  # the session's model, not a second copy
     indexer.build.build_index(settings, embedder=embedder)
-    demo = kb.app.build_app(settings, KnowledgeBase.open(settings, embedder=embedder))
-    port = free_port()
-    kb.app.launch_app(demo, settings, "127.0.0.1", port, prevent_thread_lock=True, quiet=True)
-    try:
-        yield f"http://127.0.0.1:{port}/", settings
-    finally:
-        demo.close()
+    with app_in_process(settings, KnowledgeBase.open(settings, embedder=embedder)) as url:
+        yield url, settings
 
 
 def corpus_state(settings: Settings) -> tuple[list[str], str]:

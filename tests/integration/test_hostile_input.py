@@ -32,7 +32,7 @@ from typing import Any
 
 import pytest
 from gradio_client import Client
-from helpers.servers import ApiError, call_api, free_port
+from helpers.servers import ApiError, app_in_process, call_api
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -458,13 +458,8 @@ def test_cli_argument_that_is_not_utf8(built_kb: KnowledgeBase) -> None:
 @pytest.fixture(scope="module")
 def app_client(built_kb: KnowledgeBase, base_settings: Settings) -> Iterator[Client]:
     """One served app for the module, on a free loopback port, and one client of it."""
-    demo = kb.app.build_app(base_settings, built_kb)
-    port = free_port()
-    kb.app.launch_app(demo, base_settings, "127.0.0.1", port, prevent_thread_lock=True, quiet=True)
-    try:
-        yield Client(f"http://127.0.0.1:{port}/", verbose=False)
-    finally:
-        demo.close()
+    with app_in_process(base_settings, built_kb) as url:
+        yield Client(url, verbose=False)
 
 
 @pytest.mark.parametrize(
