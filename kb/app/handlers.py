@@ -27,11 +27,10 @@ from kb.app.html import (
 )
 from kb.app.inputs import check_chat, make_filters
 from kb.app.service import InternalError, KBService
-from kb.config import Settings
 from kb.corpus import KINDS
 from kb.errors import IngestError, KBError
 from kb.feedback import FeedbackStore
-from kb.ingest import SUPPORTED_SUFFIXES, too_large
+from kb.ingest import SUPPORTED_SUFFIXES
 from kb.query import QUESTION, validate_k, validate_query
 
 log = logging.getLogger("kb.app")
@@ -216,11 +215,6 @@ UPLOAD_PROGRESS = gr.Progress()
 UPLOAD_SUFFIXES = tuple(SUPPORTED_SUFFIXES)
 
 
-def upload_limit_bytes(settings: Settings) -> int:
-    """The largest file the app takes: the limit ``kb add`` itself applies (Settings.max_ingest_mb)."""
-    return settings.max_ingest_bytes
-
-
 def _uploaded_path(file: Any) -> Path:
     """The server-side path of an uploaded file (Gradio's FileData as a dict), which must be in
     Gradio's upload folder: an API caller could otherwise name any file on the server."""
@@ -249,10 +243,6 @@ def add_document(
     try:
         kb, _ = service.require()
         path = _uploaded_path(file)
-        limit = upload_limit_bytes(service.settings)
-        size = path.stat().st_size if path.is_file() else 0
-        if size > limit:  # before any work: the same limit kb add applies, said before converting
-            raise too_large(path.name, size, limit)
         kind = kind if kind else "other"
         if not isinstance(kind, str) or not isinstance(title, str | None):
             raise IngestError(

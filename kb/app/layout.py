@@ -157,7 +157,7 @@ def _search_tab(settings: Settings, service: KBService) -> dict[str, Any]:
 def _upload_box(service: KBService) -> dict[str, Any]:
     """「資料を追加」: file, kind, title and the add button (only when Settings.app_allow_upload)."""
     c: dict[str, Any] = {}
-    limit_mb = f"{h.upload_limit_bytes(service.settings) / 2**20:g}"
+    limit_mb = f"{service.settings.max_ingest_mb:g}"  # the limit kb.ingest.add_document applies
     with gr.Accordion("➕ 資料を追加 / add a document", open=False, elem_id="upload-box"):
         c["file"] = unchecked(
             gr.File(

@@ -10,7 +10,7 @@ Markdown file with front matter out (``corpus/<name>.md``), then an incremental 
 """
 
 from kb.ingest.add import AddReport, add_document, convert_file, find_duplicate
-from kb.ingest.extract import MAX_INGEST_BYTES, SUPPORTED_SUFFIXES, check_file, extract, too_large
+from kb.ingest.extract import MAX_INGEST_BYTES, SUPPORTED_SUFFIXES, check_file, extract
 from kb.ingest.lines import Extracted, Line, clean_line, drop_headers_footers
 from kb.ingest.markdown import front_matter, heading_level, to_markdown_body
 
@@ -34,5 +34,4 @@ __all__ = [
     "front_matter",
     "heading_level",
     "to_markdown_body",
-    "too_large",
 ]

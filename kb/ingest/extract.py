@@ -13,13 +13,14 @@ import re
 from pathlib import Path
 from typing import Any
 
+from kb.config import Settings
 from kb.corpus import read_front_matter
 from kb.errors import IngestError
 from kb.ingest.lines import Extracted, Line, clean_line, drop_headers_footers, fix_radicals, join_wrapped
 
 #: Largest file taken when no limit is given: Settings.max_ingest_mb's default (kb add and the app
 #: pass the configured limit).
-MAX_INGEST_BYTES = 50 * 1024 * 1024
+MAX_INGEST_BYTES = int(Settings.max_ingest_mb * 1024 * 1024)
 SUPPORTED_SUFFIXES = (".pdf", ".docx", ".txt", ".md")
 
 # --- extraction per format ---------------------------------------------------------------------
