@@ -9,6 +9,7 @@ from typing import Any, Protocol
 from kb.answer import patterns as P
 from kb.answer.agreement import missing_kind
 from kb.answer.extractive import (
+    LEAD_TYPES,
     ExtractiveWriter,
     ItemIndex,
     candidates,
@@ -104,7 +105,9 @@ class Answerer:
         w = self.weights
         cands = candidates(q, hits, self.stats, w)
         cands += self.items.follow(q, cands, self.stats, w)
-        lead = semantic_lead(q, cands, self.kb.retriever.closest_sentences(q.query, 2, filters), w)
+        # One more vector search, only for the question types a lead can answer.
+        closest = self.kb.retriever.closest_sentences(q.query, 2, filters) if q.qtype in LEAD_TYPES else []
+        lead = semantic_lead(q, cands, closest, w)
         if lead is not None:
             # It is quoted first and supports the answer; the label stays what its words earn
             # (低 for everyday words: 「…と書かれた箇所があります」).

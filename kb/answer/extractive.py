@@ -105,6 +105,10 @@ def inherited(
     return cover + w.inherited_share * (stats.coverage(terms, *own, context) - cover)
 
 
+#: The question types a sentence may answer by meaning alone (see :func:`semantic_lead`).
+LEAD_TYPES = ("general", "definition")
+
+
 def semantic_lead(
     q: Question, cands: Sequence[Candidate], closest: Sequence[float], w: AnswerWeights
 ) -> Candidate | None:
@@ -117,7 +121,7 @@ def semantic_lead(
     Only for questions without a typed answer: a date, number or who question still needs the
     figure or body on its subject (``agrees``), which meaning cannot vouch for.
     """
-    if q.qtype not in ("general", "definition") or len(closest) < 2:
+    if q.qtype not in LEAD_TYPES or len(closest) < 2:
         return None
     best, second = closest[0], closest[1]
     if best < w.lead_cosine or best - second < w.lead_margin:
