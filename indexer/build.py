@@ -59,6 +59,8 @@ from kb.manifest import (
     save_chunks,
     write_current,
 )
+from kb.plain_words import FILE_NAME as PLAIN_WORDS_FILE
+from kb.plain_words import keyword_text, load_plain_words
 from kb.progress import Progress
 from kb.store import VectorStore
 
@@ -142,7 +144,8 @@ def _build_locked(settings: Settings, embedder: Embedder, report: Progress, rebu
     chunks = chunk_documents(
         documents, settings.chunk_target_chars, settings.chunk_max_chars, settings.chunk_overlap_chars
     )
-    digest = corpus_hash(documents)
+    plain_words = load_plain_words(settings.plain_words_path)
+    digest = corpus_hash(documents, plain_words.digest)
     mean_chars = round(sum(len(c.text) for c in chunks) / max(1, len(chunks)), 1)
     skipped = [e.en for e in problems]
 
@@ -198,13 +201,15 @@ def _build_locked(settings: Settings, embedder: Embedder, report: Progress, rebu
         report("索引書き込み / writing index", 0.92)
         build.mkdir()
         (build / IN_USE).touch()  # before anything else, so readers and cleaners share one lock file
+        # Everyday words join the keyword text of the chunks holding their terms (kb/plain_words.py).
         KeywordIndex.build(
             [c.chunk_id for c in chunks],
-            [c.index_text for c in chunks],
+            [keyword_text(c.index_text, plain_words.aliases_in(c.term_text)) for c in chunks],
             settings.bm25_k1,
             settings.bm25_b,
             settings.bigram_weight,
         ).save(build / "keyword")
+        (build / PLAIN_WORDS_FILE).write_text(plain_words.text, encoding="utf-8")
         _fault("keyword")
         save_chunks(build, chunks)
         _fault("chunks")

@@ -77,6 +77,12 @@ class Chunk:
         return self.text
 
     @property
+    def term_text(self) -> str:
+        """Heading path and body, without the document title that every chunk of a document
+        shares: where the thesaurus (kb/plain_words.py) looks for the terms a chunk is about."""
+        return f"{self.section}\n{self.text}" if self.section else self.text
+
+    @property
     def index_text(self) -> str:
         """What keyword scoring sees: the section path gives context to short passages."""
         return f"{self.doc_title} | {self.section}\n{self.text}" if self.section else self.text

@@ -113,6 +113,8 @@ def cmd_search(args: argparse.Namespace) -> int:
     for h in hits:
         page = f"（p. {h.page}）" if h.page is not None else ""  # as citations show it
         print(f"[{h.rank}] {h.score:.4f}  {h.location}{page}")
+        if h.plain_words:
+            print("    言い換え / matched as: " + "、".join(f"{m.alias} → {m.term}" for m in h.plain_words))
         print("    " + h.text.replace("\n", "\n    "))
     return 0
 

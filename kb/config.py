@@ -105,6 +105,10 @@ class Settings:
     bm25_k1: float = 1.2
     bm25_b: float = 0.5
     bigram_weight: float = 0.5
+    # The everyday-words thesaurus (kb/plain_words.py), a file name in corpus_dir or a path; its
+    # aliases join the keyword text of every chunk holding their term. "" = none. Dev 2026-11-28:
+    # everyday-words hybrid 0.468 / 0.702 / 0.569 → 0.511 / 0.809 / 0.622, plan-worded unchanged.
+    plain_words_file: str = "plain_words.tsv"
 
     # Answers.
     abstain_threshold: float = (
@@ -132,6 +136,11 @@ class Settings:
     # What the app writes (feedback): a SQLAlchemy URL such as postgresql+psycopg://user:pw@db/kb
     # for several replicas; None = SQLite at feedback_db (see kb/feedback.py).
     database_url: str | None = None
+
+    @property
+    def plain_words_path(self) -> Path | None:
+        """The thesaurus file (None when switched off); relative names are in corpus_dir."""
+        return self.corpus_dir / self.plain_words_file if self.plain_words_file.strip() else None
 
     @property
     def max_ingest_bytes(self) -> int:

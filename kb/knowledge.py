@@ -21,6 +21,8 @@ from kb.embed import Embedder
 from kb.errors import CorpusError, IndexCorruptError, KBError
 from kb.keyword import KeywordIndex
 from kb.manifest import BuildLease, Manifest, index_contract, load_chunks, open_current, read_current
+from kb.plain_words import FILE_NAME as PLAIN_WORDS_FILE
+from kb.plain_words import load_plain_words
 from kb.progress import Progress
 from kb.retrieve import Filters, Hit, Retriever
 from kb.store import VectorStore
@@ -145,7 +147,9 @@ class KnowledgeBase:
             stores.append(open_store(settings, build, sentence_collection(manifest.collection)))
             for store in stores:  # read the vectors now, not during the first request
                 store.exact_index()
-            retriever = Retriever(chunks, keyword, stores[0], embedder, settings, stores[1])
+            # The thesaurus the keyword index was built with (none in builds made before it).
+            plain_words = load_plain_words(build / PLAIN_WORDS_FILE)
+            retriever = Retriever(chunks, keyword, stores[0], embedder, settings, stores[1], plain_words)
         except BaseException:
             _release(lease, stores, threading.Lock())
             raise
@@ -203,7 +207,11 @@ class KnowledgeBase:
             docs, _ = load_corpus(self.settings.corpus_dir)
         except CorpusError:
             return False
-        return corpus_hash(docs) != self.manifest.corpus_hash
+        try:
+            thesaurus = load_plain_words(self.settings.plain_words_path).digest
+        except CorpusError:
+            return True  # `kb index` will say what is wrong with it
+        return corpus_hash(docs, thesaurus) != self.manifest.corpus_hash
 
     def stats(self) -> IndexStats:
         docs: dict[str, int] = {}

@@ -14,7 +14,11 @@ hit@1 / hit@5 / MRR@10; "colloquial" = the everyday-words tag, "plan-worded" = u
 - synonyms (kb/expand.py) for typed words the index lacks, on the keyword side at 0.7 of a typed
   word and as a rewritten query embedded beside the typed one: colloquial hybrid
   0.43 / 0.68 / 0.54 → 0.47 / 0.70 / 0.57, semantic 0.43 / 0.64 / 0.53 → 0.49 / 0.64 / 0.57,
-  plan-worded unchanged.
+  plan-worded unchanged;
+- the everyday-words thesaurus (kb/plain_words.py) in the keyword text of the chunks holding each
+  term: colloquial hybrid 0.47 / 0.70 / 0.57 → 0.51 / 0.81 / 0.62, plan-worded 0.82 / 0.99 / 0.89 →
+  0.83 / 0.99 / 0.90 (eval/experiments/plain_words.md). Search here only reports which of the
+  query's words stood for a term of each hit (``Hit.plain_words``).
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from kb.errors import InvalidQueryError
 from kb.expand import Expansion, default_table, expand_query, rewrite_query
 from kb.filters import Filters, chunk_years, years_by_chunk
 from kb.keyword import KeywordIndex
+from kb.plain_words import PlainWordMatch, PlainWords
 from kb.query import validate_query
 from kb.store import VectorStore
 from kb.text import normalize, word_tokens
@@ -57,6 +62,8 @@ class Hit(ChunkView):
     expansions: tuple[Expansion, ...] = ()
     #: The query with those words replaced, embedded beside the typed one (None: no rewrite).
     searched_query: str | None = None
+    #: Everyday words in the query that stand for a term this passage holds (kb/plain_words.py).
+    plain_words: tuple[PlainWordMatch, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: rank, score, then the chunk's fields (heading path as a list)."""
@@ -73,6 +80,7 @@ class Hit(ChunkView):
             "weak": self.weak,
             "expansions": [e.to_dict() for e in self.expansions],
             "searched_query": self.searched_query,
+            "plain_words": [m.to_dict() for m in self.plain_words],
         }
 
 
@@ -141,8 +149,10 @@ class Retriever:
         embedder: Embedder | None,
         settings: Settings,
         sentence_store: VectorStore | None = None,
+        plain_words: PlainWords | None = None,
     ) -> None:
         self.chunks = {c.chunk_id: c for c in chunks}
+        self.plain_words = plain_words or PlainWords()
         self.keyword = keyword
         self.store = store
         self.sentence_store = sentence_store
@@ -297,6 +307,7 @@ class Retriever:
             )
         query = validate_query(query, self.settings.max_query_chars)
         expansions = self.expansions(query)
+        said = self.plain_words.matches(query)  # shown on the hits whose chunk holds the term
         rewritten = rewrite_query(query, expansions)
         searched = rewritten if rewritten != query else None
         pool = max(k, self.settings.candidate_pool)
@@ -349,6 +360,7 @@ class Retriever:
                 and meaning.get(cid, 0.0) < self.settings.relevance_floor,
                 expansions=tuple(expansions),
                 searched_query=searched,
+                plain_words=tuple(m for m in said if m.term in normalize(self.chunks[cid].term_text)),
             )
             for rank, (cid, score) in enumerate(scored, start=1)
         ]

@@ -31,6 +31,7 @@ from kb.errors import GenerationError
 from kb.knowledge import KnowledgeBase
 from kb.query import QUESTION, validate_query
 from kb.retrieve import Filters, Hit
+from kb.text import normalize
 
 
 class Writer(Protocol):
@@ -154,7 +155,14 @@ class Answerer:
         the synonym table is only read when there is such a word."""
         if missing_kind(q, quotes, self.stats) is None:
             return None
-        synonyms = [e.typed for e in self.kb.retriever.corpus_synonyms(q.query)]
+        retriever = self.kb.retriever
+        synonyms = [e.typed for e in retriever.corpus_synonyms(q.query)]
+        # Everyday words the thesaurus maps to a term the answering sentence holds (無料Wi-Fi →
+        # フリーWi-Fi) are the plan's subject in other words, not a kind of thing it never names.
+        # Only the first quote counts: the term in a supporting quote (スマート農業 → スマート農林
+        # 水産業 in a list below an answer about something else) does not make the answer about it.
+        answering = normalize(quotes[0]) if quotes else ""
+        synonyms += [m.alias for m in retriever.plain_words.matches(q.query) if m.term in answering]
         return missing_kind(q, quotes, self.stats, synonyms)
 
     def retrieve(

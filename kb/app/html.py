@@ -145,15 +145,27 @@ def ready_html(documents: int, chunks: int, built_at: str, note: str = "") -> st
 # --- search ----------------------------------------------------------------------------------
 
 
+def plain_words_html(matches: Sequence[Any]) -> str:
+    """Everyday words of the query that stand for a term of this passage (kb/plain_words.py)."""
+    if not matches:
+        return ""
+    pairs = "、".join(f"{esc(m.alias)} → {esc(m.term)}" for m in matches)
+    return f'<div class="searched plain-words">💬 言い換え / matched as: {pairs}</div>'
+
+
 def _hit_html(h: Any, terms: Sequence[str]) -> str:
     kind = KIND_LABELS.get(h.kind, h.kind)
     weak = ' data-weak="true"' if getattr(h, "weak", False) else ""
+    matches = getattr(h, "plain_words", ())
+    # The plan's term that the person said in other words is marked like a typed word.
+    terms = [*terms, *(m.term for m in matches)]
     return (
         f'<li class="hit" data-rank="{int(h.rank)}" data-chunk-id="{esc(h.chunk_id)}"{weak}>'
         f'<div class="hit-head"><span class="hit-rank">{int(h.rank)}</span> '
         f'<span class="hit-path">{esc(h.location)}</span>'
         f' <span class="badge">{esc(kind)}</span>'
         f' <span class="hit-score">score {float(h.score):.4f}</span></div>'
+        f"{plain_words_html(matches)}"
         f"{passage_div(highlight_terms(h.text, terms))}</li>"
     )
 

@@ -266,3 +266,41 @@ def test_answer_quality_on_questions(built_kb, answerer: Answerer) -> None:  # t
         for group, ceilings in CEILINGS.items():
             for name, ceiling in ceilings.items():
                 assert groups[group][name] <= ceiling, (split, group, name)
+
+
+WIFI_DOC = """---
+title: テスト用の計画
+kind: plan
+---
+
+# 第1章 施設
+
+## 1.1 通信環境
+
+主要施設にフリーWi-Fiを整備し、来庁者が情報にアクセスできる環境を構築します。
+
+## 1.2 窓口
+
+窓口にキャッシュレス決済端末を導入しました。
+"""
+
+
+def test_everyday_word_for_a_plan_term_is_not_a_missing_word(base_settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """「公衆Wi-Fi」: 公衆 is a word the plan never uses, beside Wi-Fi that it does, so without
+    the thesaurus the answer names 公衆 as missing; with 公衆Wi-Fi listed for フリーWi-Fi and the
+    answering sentence holding フリーWi-Fi, it answers from that sentence."""
+    from indexer.build import build_index
+    from kb.knowledge import KnowledgeBase
+    from tests.helpers.documents import small_settings
+
+    settings = small_settings(base_settings, tmp_path, WIFI_DOC)
+    question = "公衆Wi-Fiはありますか？"
+    build_index(settings)
+    without = Answerer.from_settings(KnowledgeBase.open(settings), settings).answer(question)
+    assert not without.answerable and "「公衆」" in without.answer
+    (settings.corpus_dir / "plain_words.tsv").write_text("フリーWi-Fi\t公衆Wi-Fi\n", encoding="utf-8")
+    build_index(settings)
+    kb = KnowledgeBase.open(settings)
+    answer = Answerer.from_settings(kb, settings).answer(question)
+    assert answer.answerable and "フリーWi-Fi" in answer.citations[0].quote
+    assert_verbatim(answer)

@@ -244,3 +244,33 @@ def test_in_memory_search_gives_chromas_hits(small_settings: Settings, embedder:
                 (h.chunk_id, h.best_sentence) for h in want
             ]
             assert [h.score for h in got] == pytest.approx([h.score for h in want], abs=1e-5)
+
+
+def test_thesaurus_words_find_their_term_and_a_change_rebuilds(
+    small_settings: Settings, embedder: Embedder
+) -> None:
+    """Everyday words in corpus/plain_words.tsv reach the chunks holding their term (keyword
+    side), the hit says which word stood for which term, and editing the file re-indexes."""
+    (small_settings.corpus_dir / "b.md").write_text(DOC_B, encoding="utf-8")
+    build_index(small_settings, embedder)
+    kb = KnowledgeBase.open(small_settings, embedder)
+    assert not any(h.plain_words for h in kb.search("現金を使わずに払える？", mode="keyword", k=3))
+    thesaurus = small_settings.corpus_dir / "plain_words.tsv"
+    thesaurus.write_text("キャッシュレス決済\t現金を使わずに払う\t電子マネー\n", encoding="utf-8")
+    assert kb.is_stale()
+    report = build_index(small_settings, embedder)
+    assert not report.unchanged and report.embedded == 0  # only the keyword side changed
+    kb = KnowledgeBase.open(small_settings, embedder)
+    assert not kb.is_stale()
+    top = kb.search("現金を使わずに払える？", mode="keyword", k=1)[0]
+    assert "キャッシュレス決済" in top.text
+    assert [(m.alias, m.term) for m in top.plain_words] == [("現金を使わずに払う", "キャッシュレス決済")]
+    assert top.to_dict()["plain_words"] == [{"alias": "現金を使わずに払う", "term": "キャッシュレス決済"}]
+    # The alias is not content: the chunk's text, and so every quote, is the document's own.
+    assert "現金を使わずに" not in top.text
+    # A broken thesaurus stops the build with the line to fix; the built index stays usable.
+    thesaurus.write_text("キャッシュレス決済\n", encoding="utf-8")
+    assert kb.is_stale()
+    with pytest.raises(CorpusError, match="line 1"):
+        build_index(small_settings, embedder)
+    assert KnowledgeBase.open(small_settings, embedder).search("電子マネー", mode="keyword", k=1)

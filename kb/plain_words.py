@@ -1,0 +1,147 @@
+"""The everyday-words thesaurus (言い換え辞書): a plan term and the words people use for it instead.
+
+Staff and residents ask 「体育館の予約ってネットでできる？」 where the plan writes 施設予約システム.
+``corpus/plain_words.tsv`` lists, per plan term, the everyday words and phrases meaning it
+(施設予約システム → 体育館の予約, 公共施設をネットで予約 …). At index time every chunk that holds a
+term (in its body or heading path) gets that term's aliases added to its *keyword* text, so a
+question in everyday words finds the chunk on the keyword side (document expansion). Quotes and
+answers still come from the plan's own text only; the aliases never appear as content.
+
+Measured on the dev questions (eval/experiments/plain_words.md; hit@1 / hit@5 / MRR@10, hybrid):
+everyday-words questions 0.468 / 0.702 / 0.569 → 0.511 / 0.809 / 0.622, plan-worded 0.824 /
+0.985 / 0.893 → 0.828 / 0.985 / 0.899. Alias vectors on the semantic side and a separate alias
+field scored apart measured no better, and cost index-build time or plan-worded hit@1.
+
+File format (UTF-8): ``PLAN TERM<TAB>alias<TAB>alias…`` per line; ``#`` starts a comment line.
+The table is copied into each index build, so a search explains its matches with the very table
+the index was built from.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from kb.errors import CorpusError
+from kb.text import normalize, word_tokens
+
+FILE_NAME = "plain_words.tsv"
+MAX_FILE_BYTES = 5 * 1024 * 1024
+MAX_ALIAS_CHARS = 40
+
+
+@dataclass(frozen=True)
+class PlainWordMatch:
+    """An alias found in a query, and the plan term it stands for."""
+
+    alias: str
+    term: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"alias": self.alias, "term": self.term}
+
+
+@dataclass(frozen=True)
+class PlainWords:
+    """Plan terms (normalised) and their aliases, in file order."""
+
+    entries: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    text: str = ""  # the file as read ("" for an empty table): copied into builds, hashed
+
+    @property
+    def digest(self) -> str:
+        """Hash of the table's content; part of the corpus hash, so a change rebuilds the index."""
+        return hashlib.sha256(self.text.encode("utf-8")).hexdigest() if self.entries else ""
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def aliases_in(self, text: str) -> list[str]:
+        """The aliases of every term that ``text`` contains, each once, in table order."""
+        found = normalize(text)
+        out: dict[str, None] = {}
+        for term, aliases in self.entries:
+            if term in found:
+                out.update(dict.fromkeys(aliases))
+        return list(out)
+
+    @cached_property
+    def _alias_words(self) -> list[tuple[str, str, frozenset[str]]]:
+        return [
+            (alias, term, frozenset(word_tokens(alias)))
+            for term, aliases in self.entries
+            for alias in aliases
+        ]
+
+    def matches(self, query: str, within: str | None = None) -> list[PlainWordMatch]:
+        """Aliases the query says in full (as typed, or all of their two or more words) whose term
+        it does not name itself; ``within``: only terms this text holds (a hit's chunk)."""
+        typed = normalize(query)
+        words = set(word_tokens(query))
+        inside = normalize(within) if within is not None else None
+        found: dict[str, PlainWordMatch] = {}
+        for alias, term, alias_words in self._alias_words:
+            if term in found or term in typed or (inside is not None and term not in inside):
+                continue
+            # Word by word only for aliases of two words or more: 「いつまでの計画」 is one word
+            # (計画) to the index and would match every question about the plan.
+            if alias in typed or (len(alias_words) >= 2 and alias_words <= words):
+                found[term] = PlainWordMatch(alias, term)
+        return list(found.values())
+
+
+def keyword_text(index_text: str, aliases: Iterable[str]) -> str:
+    """What the keyword index reads for a chunk: its text, then its terms' aliases."""
+    extra = "\n".join(aliases)
+    return f"{index_text}\n{extra}" if extra else index_text
+
+
+def parse_plain_words(text: str, source: str = FILE_NAME) -> PlainWords:
+    """Read a thesaurus; a malformed line is a CorpusError naming the line."""
+    entries: dict[str, list[str]] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        cells = [normalize(c.strip()) for c in line.split("\t")]
+        term, aliases = cells[0], [c for c in cells[1:] if c]
+        problem = None
+        if not term or not aliases:
+            problem = (
+                "語とその言い換えをタブで区切ってください",
+                "expected a term and at least one alias, tab-separated",
+            )
+        elif any(len(a) > MAX_ALIAS_CHARS for a in aliases):
+            problem = (
+                f"言い換えは {MAX_ALIAS_CHARS} 字以内です",
+                f"an alias is longer than {MAX_ALIAS_CHARS} characters",
+            )
+        if problem:
+            raise CorpusError(
+                f"言い換え辞書 {source} の {number} 行目が読めません: {problem[0]}",
+                f"{source} line {number}: {problem[1]}",
+            )
+        merged = entries.setdefault(term, [])
+        merged.extend(a for a in aliases if a != term and a not in merged)
+    return PlainWords(tuple((t, tuple(a)) for t, a in entries.items() if a), text)
+
+
+def load_plain_words(path: Path | None) -> PlainWords:
+    """The thesaurus at ``path``; an empty table when the path is None or no file is there."""
+    if path is None or not path.is_file():
+        return PlainWords()
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise CorpusError(
+                f"言い換え辞書が大きすぎます（{MAX_FILE_BYTES // 1024 // 1024} MB まで）: {path}",
+                f"thesaurus too large (max {MAX_FILE_BYTES // 1024 // 1024} MB): {path}",
+            )
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CorpusError(
+            f"言い換え辞書を読めません（UTF-8 のテキストにしてください）: {path}",
+            f"cannot read the thesaurus (must be UTF-8 text): {path}: {exc}",
+        ) from exc
+    return parse_plain_words(text, path.name)
