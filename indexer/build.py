@@ -83,6 +83,8 @@ class BuildReport:
     build_id: str = ""  # the build CURRENT names now
     removed_builds: list[str] = field(default_factory=list)  # old builds deleted
     kept_builds: list[str] = field(default_factory=list)  # old builds still open somewhere
+    plain_words_terms: int = 0  # terms in the everyday-words thesaurus (kb/plain_words.py)
+    plain_words_unused: list[str] = field(default_factory=list)  # its terms no chunk holds
 
 
 def _fault(point: str) -> None:
@@ -193,6 +195,11 @@ def _build_locked(settings: Settings, embedder: Embedder, report: Progress, rebu
     vectors = {vid: fresh[i] for i, vid in enumerate(to_embed)} if fresh is not None else {}
     vectors.update(reused)
 
+    # The thesaurus terms each chunk holds; one no chunk holds does nothing, and the report says
+    # so, so that a mistyped term is seen.
+    held = [plain_words.terms_in(c.term_text) for c in chunks]
+    unused = sorted(set(dict(plain_words.entries)) - {term for terms in held for term in terms})
+
     build_id = _new_build_id()
     build = builds_dir(index_dir) / build_id
     collection = f"{settings.collection}-{build_id}"
@@ -204,7 +211,10 @@ def _build_locked(settings: Settings, embedder: Embedder, report: Progress, rebu
         # Everyday words join the keyword text of the chunks holding their terms (kb/plain_words.py).
         KeywordIndex.build(
             [c.chunk_id for c in chunks],
-            [keyword_text(c.index_text, plain_words.aliases_in(c.term_text)) for c in chunks],
+            [
+                keyword_text(c.index_text, plain_words.aliases_of(terms))
+                for c, terms in zip(chunks, held, strict=True)
+            ],
             settings.bm25_k1,
             settings.bm25_b,
             settings.bigram_weight,
@@ -265,6 +275,8 @@ def _build_locked(settings: Settings, embedder: Embedder, report: Progress, rebu
         reused=len(texts) - len(to_embed),
         sentences=len(sentences),
         skipped_files=skipped,
+        plain_words_terms=len(plain_words),
+        plain_words_unused=unused,
         seconds=round(time.perf_counter() - started, 2),
         mean_chunk_chars=mean_chars,
         build_id=build_id,

@@ -72,6 +72,14 @@ def cmd_index(args: argparse.Namespace) -> int:
         )
     for skipped in report.skipped_files:
         print(f"警告 / warning: skipped {skipped}", file=sys.stderr)
+    if report.plain_words_unused:
+        unused = report.plain_words_unused
+        listed = "、".join(unused[:10]) + (" …" if len(unused) > 10 else "")
+        print(
+            f"警告: 言い換え辞書の {len(unused)} 語はどの文書にもありません（効果なし） / warning: "
+            f"{len(unused)} thesaurus terms occur in no document (they do nothing): {listed}",
+            file=sys.stderr,
+        )
     return 0
 
 

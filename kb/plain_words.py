@@ -59,14 +59,23 @@ class PlainWords:
     def __len__(self) -> int:
         return len(self.entries)
 
-    def aliases_in(self, text: str) -> list[str]:
-        """The aliases of every term that ``text`` contains, each once, in table order."""
+    def terms_in(self, text: str) -> list[str]:
+        """The table's terms that ``text`` contains, in table order."""
         found = normalize(text)
+        return [term for term, _ in self.entries if term in found]
+
+    def aliases_of(self, terms: Iterable[str]) -> list[str]:
+        """The aliases of ``terms``, each once, in table order."""
+        held = set(terms)
         out: dict[str, None] = {}
         for term, aliases in self.entries:
-            if term in found:
+            if term in held:
                 out.update(dict.fromkeys(aliases))
         return list(out)
+
+    def aliases_in(self, text: str) -> list[str]:
+        """The aliases of every term that ``text`` contains."""
+        return self.aliases_of(self.terms_in(text))
 
     @cached_property
     def _alias_words(self) -> list[tuple[str, str, frozenset[str]]]:

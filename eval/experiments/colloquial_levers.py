@@ -244,6 +244,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default="")
     parser.add_argument("--index-dir", type=Path)
     parser.add_argument("--sweep-fusion", action="store_true", help="grid of coverage ramps instead")
+
     args = parser.parse_args(argv)
     settings = load_settings()
     if args.index_dir:
@@ -301,9 +302,6 @@ def run_variant(kb, base, vs, variant, questions):  # type: ignore[no-untyped-de
         )
         return evaluate(retriever, questions)
 
-
-if __name__ == "__main__":
-    raise SystemExit(main())
 
 
 def fusion_inputs(retriever: Retriever, questions: list[Question]) -> list[dict[str, object]]:
@@ -366,3 +364,7 @@ def sweep_fusion(retriever: Retriever, questions: list[Question]) -> None:
     for objective, params, m in results[:20]:
         cells = "  ".join("{}: {:.3f}/{:.3f}/{:.3f}".format(g, *m[g]) for g in ("colloquial", "plan-worded"))
         print(f"{objective:.3f} lo={params[0]} hi={params[1]} w {params[2]}→{params[3]}  {cells}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -256,10 +256,14 @@ def test_thesaurus_words_find_their_term_and_a_change_rebuilds(
     kb = KnowledgeBase.open(small_settings, embedder)
     assert not any(h.plain_words for h in kb.search("現金を使わずに払える？", mode="keyword", k=3))
     thesaurus = small_settings.corpus_dir / "plain_words.tsv"
-    thesaurus.write_text("キャッシュレス決済\t現金を使わずに払う\t電子マネー\n", encoding="utf-8")
+    thesaurus.write_text(
+        "キャッシュレス決済\t現金を使わずに払う\t電子マネー\n存在しない用語\t何かの言い換え\n", encoding="utf-8"
+    )
     assert kb.is_stale()
     report = build_index(small_settings, embedder)
     assert not report.unchanged and report.embedded == 0  # only the keyword side changed
+    # A term no passage holds does nothing; the report names it, so a typo is seen.
+    assert report.plain_words_terms == 2 and report.plain_words_unused == ["存在しない用語"]
     kb = KnowledgeBase.open(small_settings, embedder)
     assert not kb.is_stale()
     top = kb.search("現金を使わずに払える？", mode="keyword", k=1)[0]
