@@ -15,6 +15,7 @@ from kb.answer.terms import TermStats
 from kb.chunk import Chunk
 from kb.config import Settings
 from kb.expand import Expansion
+from kb.plain_words import PlainWords
 from kb.retrieve import Hit
 from kb.text import normalize
 
@@ -40,6 +41,9 @@ class _Retriever:
 
     def corpus_synonyms(self, query: str) -> list[Expansion]:
         return self.synonyms
+
+    #: the everyday-words thesaurus (none here)
+    plain_words: PlainWords = field(default_factory=PlainWords)
 
 
 @dataclass
