@@ -303,7 +303,6 @@ def run_variant(kb, base, vs, variant, questions):  # type: ignore[no-untyped-de
         return evaluate(retriever, questions)
 
 
-
 def fusion_inputs(retriever: Retriever, questions: list[Question]) -> list[dict[str, object]]:
     """Per question: keyword and semantic pools, keyword coverage, and the relevant chunk ids."""
     pool = retriever.settings.candidate_pool

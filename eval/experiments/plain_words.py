@@ -330,11 +330,31 @@ def main(argv: list[str] | None = None) -> int:
         ("lexical 0.7 + rewrite", alias_retriever(data, lexical=0.7, rewrite=True), plain),
         ("rewrite only", alias_retriever(data, rewrite=True), plain),
         ("units passage + doc keyword", alias_retriever(data, units="passage"), doc_keyword),
-        ("units passage -0.01 + doc keyword", alias_retriever(data, units="passage", discount=0.01), doc_keyword),
-        ("units passage -0.02 + doc keyword", alias_retriever(data, units="passage", discount=0.02), doc_keyword),
-        ("units passage -0.03 + doc keyword", alias_retriever(data, units="passage", discount=0.03), doc_keyword),
-        ("units passage -0.04 + doc keyword", alias_retriever(data, units="passage", discount=0.04), doc_keyword),
-        ("units passage -0.05 + doc keyword", alias_retriever(data, units="passage", discount=0.05), doc_keyword),
+        (
+            "units passage -0.01 + doc keyword",
+            alias_retriever(data, units="passage", discount=0.01),
+            doc_keyword,
+        ),
+        (
+            "units passage -0.02 + doc keyword",
+            alias_retriever(data, units="passage", discount=0.02),
+            doc_keyword,
+        ),
+        (
+            "units passage -0.03 + doc keyword",
+            alias_retriever(data, units="passage", discount=0.03),
+            doc_keyword,
+        ),
+        (
+            "units passage -0.04 + doc keyword",
+            alias_retriever(data, units="passage", discount=0.04),
+            doc_keyword,
+        ),
+        (
+            "units passage -0.05 + doc keyword",
+            alias_retriever(data, units="passage", discount=0.05),
+            doc_keyword,
+        ),
         ("units query + doc keyword", alias_retriever(data, units="query"), doc_keyword),
         (
             "units passage + lexical + rewrite",

@@ -257,7 +257,8 @@ def test_thesaurus_words_find_their_term_and_a_change_rebuilds(
     assert not any(h.plain_words for h in kb.search("現金を使わずに払える？", mode="keyword", k=3))
     thesaurus = small_settings.corpus_dir / "plain_words.tsv"
     thesaurus.write_text(
-        "キャッシュレス決済\t現金を使わずに払う\t電子マネー\n存在しない用語\t何かの言い換え\n", encoding="utf-8"
+        "キャッシュレス決済\t現金を使わずに払う\t電子マネー\n存在しない用語\t何かの言い換え\n",
+        encoding="utf-8",
     )
     assert kb.is_stale()
     report = build_index(small_settings, embedder)
