@@ -99,7 +99,7 @@ def alias_retriever(
     units: str = "",
     discount: float = 0.0,
     lexical: float = 0.0,
-    rewrite: bool = False,
+    rewrite: bool | str = False,
     top_terms: int = 0,
 ) -> type[Retriever]:
     """A Retriever with the thesaurus used as described in the module docstring.
@@ -149,7 +149,16 @@ def alias_retriever(
             return [(self.keyword.chunk_ids[i], float(scores[i])) for i in order if scores[i] > 0]
 
         def semantic_scores(self, query, n, filters=None, rewritten=None):  # type: ignore[no-untyped-def]
-            if rewrite:
+            if rewrite == "replace":
+                # An alias typed as written is replaced by its term in the embedded rewrite, as
+                # kb/expand.py does with a Sudachi synonym.
+                text = rewritten or normalize(query)
+                for i, alias in enumerate(data.aliases):
+                    if alias in text and len(alias) >= 2 and data.terms[data.alias_term[i]] not in text:
+                        text = text.replace(alias, data.terms[data.alias_term[i]])
+                if text != normalize(query):
+                    rewritten = text
+            elif rewrite:
                 names = [data.terms[t] for t in self.matched_terms(query)]
                 if names:
                     rewritten = (rewritten or normalize(query)) + " " + " ".join(names)
@@ -355,6 +364,7 @@ def main(argv: list[str] | None = None) -> int:
             alias_retriever(data, units="passage", discount=0.05),
             doc_keyword,
         ),
+        ("doc keyword + replace rewrite", alias_retriever(data, rewrite="replace"), doc_keyword),
         ("units query + doc keyword", alias_retriever(data, units="query"), doc_keyword),
         (
             "units passage + lexical + rewrite",
