@@ -153,6 +153,42 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_plain_words(args: argparse.Namespace) -> int:
+    from kb.chunk import chunk_documents
+    from kb.corpus import load_corpus
+    from kb.plain_words import load_plain_words, uncovered_terms
+
+    settings = _settings(args)
+    table = load_plain_words(settings.plain_words_path)
+    documents, _ = load_corpus(settings.corpus_dir)
+    chunks = chunk_documents(
+        documents, settings.chunk_target_chars, settings.chunk_max_chars, settings.chunk_overlap_chars
+    )
+    # Terms are looked for where the index looks (body and heading path); new words only in
+    # bodies, since every heading path repeats its parents' words.
+    held = {term for c in chunks for term in table.terms_in(c.term_text)}
+    unused = [term for term, _ in table.entries if term not in held]
+    uncovered = uncovered_terms([c.text for c in chunks], table, args.top)
+    path = settings.plain_words_path
+    if args.json:
+        report = {
+            "file": str(path) if path else None,
+            "terms": len(table),
+            "aliases": sum(len(aliases) for _, aliases in table.entries),
+            "unused_terms": unused,
+            "uncovered": [{"phrase": p, "passages": n} for p, n in uncovered],
+        }
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+        return 0
+    aliases = sum(len(a) for _, a in table.entries)
+    print(f"言い換え辞書 / thesaurus: {path or '-'} ({len(table)} terms, {aliases} aliases)")
+    print(f"どの文書にもない語 / terms no passage holds: {'、'.join(unused) or '-'}")
+    print("言い換えのない頻出語（区画数） / frequent noun phrases without an entry (passages):")
+    for phrase, n in uncovered:
+        print(f"  {phrase}\t{n}")
+    return 0
+
+
 def cmd_feedback_export(args: argparse.Namespace) -> int:
     from kb.feedback import FeedbackStore
 
@@ -254,6 +290,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_add)
+
+    p = sub.add_parser(
+        "plain-words",
+        help="check the everyday-words thesaurus / 言い換え辞書の点検",
+        description="Terms of corpus/plain_words.tsv that no passage holds, and the corpus words "
+        "found in the most passages that have no entry yet (where aliases are most worth adding).",
+    )
+    p.add_argument("--top", type=int, default=30, help="how many words without an entry to list")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_plain_words)
 
     p = sub.add_parser(
         "feedback-export", help="export feedback as eval questions / フィードバックを評価用質問に書き出し"

@@ -20,13 +20,14 @@ the index was built from.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
 from kb.errors import CorpusError
-from kb.text import normalize, word_tokens
+from kb.text import morphemes, normalize, word_tokens
 
 FILE_NAME = "plain_words.tsv"
 MAX_FILE_BYTES = 5 * 1024 * 1024
@@ -100,6 +101,44 @@ class PlainWords:
             if alias in typed or (len(alias_words) >= 2 and alias_words <= words):
                 found[term] = PlainWordMatch(alias, term)
         return list(found.values())
+
+
+#: A noun phrase worth an entry: three or more kanji, katakana or Latin characters
+#: (施設予約システム, クラウド, RPA), not starting with a digit (2024年度, 3期).
+_TERM_LIKE = re.compile(r"[\u4e00-\u9fff\u30a0-\u30ffa-z][\u4e00-\u9fff\u30a0-\u30ffa-z0-9・ー]{2,}")
+
+
+#: Noun runs that are not things one asks about: adjectival 〜的, 〜等 / 〜性 endings, era dates,
+#: page references (p28).
+_NOT_A_TERM = re.compile(r"(的|等|性)$|^(令和|平成|昭和)[0-9元]|^p[0-9]")
+
+
+def noun_phrases(text: str) -> set[str]:
+    """The runs of nouns in ``text`` as written (施設予約システム, not its parts or their lemmas)."""
+    found: set[str] = set()
+    run: list[str] = []
+    for word in [*morphemes(text), None]:
+        if word is not None and (word.pos1 in {"名詞", "接頭辞"} or (word.pos1 == "接尾辞" and run)):
+            run.append(word.surface)
+            continue
+        phrase = "".join(run)
+        if _TERM_LIKE.fullmatch(phrase) and not _NOT_A_TERM.search(phrase):
+            found.add(phrase)
+        run.clear()
+    return found
+
+
+def uncovered_terms(texts: Sequence[str], table: PlainWords, top: int = 30) -> list[tuple[str, int]]:
+    """The corpus's noun phrases with no thesaurus entry, by how many of ``texts`` (passages)
+    hold them, most first: where everyday words are most worth adding. A phrase counts as
+    covered when a term contains it or it contains a term (施設予約 and 施設予約システム)."""
+    counts: dict[str, int] = {}
+    for text in texts:
+        for phrase in noun_phrases(text):
+            counts[phrase] = counts.get(phrase, 0) + 1
+    terms = [term for term, _ in table.entries]
+    open_phrases = [(p, n) for p, n in counts.items() if not any(p in t or t in p for t in terms)]
+    return sorted(open_phrases, key=lambda pn: (-pn[1], pn[0]))[:top]
 
 
 def keyword_text(index_text: str, aliases: Iterable[str]) -> str:

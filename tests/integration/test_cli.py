@@ -116,3 +116,26 @@ def test_bad_year_exits_2_with_a_clear_message(command: str, year: str, words: t
     assert "エラー" in result.stderr and "error:" in result.stderr and "Traceback" not in result.stderr
     for word in words:
         assert word in result.stderr
+
+
+def test_plain_words_report_and_a_broken_thesaurus(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`kb plain-words` over the real corpus with a thesaurus of our own: the term no passage
+    holds, the frequent phrases without an entry; a malformed line is exit 2 naming the line."""
+    import os
+
+    mine = tmp_path / "mine.tsv"
+    mine.write_text("施設予約システム\t体育館の予約\n存在しない語\tなにか\n", encoding="utf-8")
+    env = {**os.environ, "KB_PLAIN_WORDS_FILE": str(mine)}
+    cmd = [sys.executable, "-m", "kb.cli", "plain-words", "--json", "--top", "5"]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["terms"] == 2 and report["aliases"] == 2
+    assert report["unused_terms"] == ["存在しない語"]
+    phrases = [row["phrase"] for row in report["uncovered"]]
+    assert len(phrases) == 5 and not any("施設予約" in p for p in phrases)
+    counts = [row["passages"] for row in report["uncovered"]]
+    assert counts == sorted(counts, reverse=True) and counts[0] > 1
+    mine.write_text("施設予約システム\n", encoding="utf-8")
+    broken = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
+    assert broken.returncode == 2 and "1 行目" in broken.stderr and "line 1" in broken.stderr

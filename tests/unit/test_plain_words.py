@@ -122,3 +122,18 @@ def test_the_search_page_says_which_everyday_word_stood_for_which_term() -> None
     assert "体育館の&lt;予約&gt; → 施設予約システム" in page and "matched as" in page
     assert "<mark>施設予約システム</mark>" in page  # the plan's term is marked in the passage
     assert "matched as" not in search_results_html("施設", [Hit(1, 0.5, chunk)], "hybrid")
+
+
+def test_frequent_noun_phrases_without_an_entry_are_listed_most_first() -> None:
+    from kb.plain_words import noun_phrases, uncovered_terms
+
+    assert noun_phrases("電子申請システムを導入し、効果的に令和6年度から運用します") == {"電子申請システム"}
+    table = parse_plain_words("施設予約システム\t体育館の予約\n")
+    texts = [
+        "電子申請システムを導入しました。",
+        "電子申請システムと施設予約システムを提供します。",
+        "施設予約の画面とキャッシュレス決済を改善しました。",
+    ]
+    # 施設予約 is inside a term, so it is covered; the others are listed by passages holding them.
+    assert uncovered_terms(texts, table) == [("電子申請システム", 2), ("キャッシュレス決済", 1)]
+    assert uncovered_terms(texts, table, top=1) == [("電子申請システム", 2)]
