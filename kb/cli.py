@@ -156,8 +156,13 @@ def cmd_ask(args: argparse.Namespace) -> int:
 def cmd_plain_words(args: argparse.Namespace) -> int:
     from kb.chunk import chunk_documents
     from kb.corpus import load_corpus
+    from kb.errors import InvalidQueryError
     from kb.plain_words import load_plain_words, uncovered_terms
 
+    if not 1 <= args.top <= 1000:
+        raise InvalidQueryError(
+            "--top は 1〜1000 で指定してください", f"--top must be between 1 and 1000 (got {args.top})"
+        )
     settings = _settings(args)
     table = load_plain_words(settings.plain_words_path)
     documents, _ = load_corpus(settings.corpus_dir)

@@ -139,3 +139,5 @@ def test_plain_words_report_and_a_broken_thesaurus(tmp_path) -> None:  # type: i
     mine.write_text("施設予約システム\n", encoding="utf-8")
     broken = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
     assert broken.returncode == 2 and "1 行目" in broken.stderr and "line 1" in broken.stderr
+    bad_top = subprocess.run([*cmd[:-1], "0"], capture_output=True, text=True, timeout=300, env=env)
+    assert bad_top.returncode == 2 and "--top" in bad_top.stderr
