@@ -198,7 +198,7 @@ def _build_locked(settings: Settings, embedder: Embedder, report: Progress, rebu
     # The thesaurus terms each chunk holds; one no chunk holds does nothing, and the report says
     # so, so that a mistyped term is seen.
     held = [plain_words.terms_in(c.term_text) for c in chunks]
-    unused = sorted(set(dict(plain_words.entries)) - {term for terms in held for term in terms})
+    unused = plain_words.unused_terms(held)
 
     build_id = _new_build_id()
     build = builds_dir(index_dir) / build_id

@@ -122,7 +122,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         page = f"（p. {h.page}）" if h.page is not None else ""  # as citations show it
         print(f"[{h.rank}] {h.score:.4f}  {h.location}{page}")
         if h.plain_words:
-            print("    言い換え / matched as: " + "、".join(f"{m.alias} → {m.term}" for m in h.plain_words))
+            print("    言い換え / matched as: " + "、".join(map(str, h.plain_words)))
         print("    " + h.text.replace("\n", "\n    "))
     return 0
 
@@ -171,22 +171,20 @@ def cmd_plain_words(args: argparse.Namespace) -> int:
     )
     # Terms are looked for where the index looks (body and heading path); new words only in
     # bodies, since every heading path repeats its parents' words.
-    held = {term for c in chunks for term in table.terms_in(c.term_text)}
-    unused = [term for term, _ in table.entries if term not in held]
+    unused = table.unused_terms(table.terms_in(c.term_text) for c in chunks)
     uncovered = uncovered_terms([c.text for c in chunks], table, args.top)
     path = settings.plain_words_path
     if args.json:
         report = {
             "file": str(path) if path else None,
             "terms": len(table),
-            "aliases": sum(len(aliases) for _, aliases in table.entries),
+            "aliases": table.alias_count,
             "unused_terms": unused,
             "uncovered": [{"phrase": p, "passages": n} for p, n in uncovered],
         }
         print(json.dumps(report, ensure_ascii=False, indent=2))
         return 0
-    aliases = sum(len(a) for _, a in table.entries)
-    print(f"言い換え辞書 / thesaurus: {path or '-'} ({len(table)} terms, {aliases} aliases)")
+    print(f"言い換え辞書 / thesaurus: {path or '-'} ({len(table)} terms, {table.alias_count} aliases)")
     print(f"どの文書にもない語 / terms no passage holds: {'、'.join(unused) or '-'}")
     print("言い換えのない頻出語（区画数） / frequent noun phrases without an entry (passages):")
     for phrase, n in uncovered:

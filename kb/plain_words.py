@@ -44,6 +44,16 @@ class PlainWordMatch:
     def to_dict(self) -> dict[str, str]:
         return {"alias": self.alias, "term": self.term}
 
+    def __str__(self) -> str:
+        """As shown to people: 「体育館の予約 → 施設予約システム」."""
+        return f"{self.alias} → {self.term}"
+
+
+def held_in(matches: Iterable[PlainWordMatch], text: str) -> tuple[PlainWordMatch, ...]:
+    """The matches whose plan term ``text`` holds (a hit's chunk, an answer's sentence)."""
+    found = normalize(text)
+    return tuple(m for m in matches if m.term in found)
+
 
 @dataclass(frozen=True)
 class PlainWords:
@@ -59,6 +69,16 @@ class PlainWords:
 
     def __len__(self) -> int:
         return len(self.entries)
+
+    @property
+    def alias_count(self) -> int:
+        return sum(len(aliases) for _, aliases in self.entries)
+
+    def unused_terms(self, held: Iterable[Iterable[str]]) -> list[str]:
+        """The terms in none of ``held`` (the :meth:`terms_in` of each passage), in table order:
+        such a term does nothing, usually because it is mistyped."""
+        found = {term for terms in held for term in terms}
+        return [term for term, _ in self.entries if term not in found]
 
     def terms_in(self, text: str) -> list[str]:
         """The table's terms that ``text`` contains, in table order."""
@@ -88,19 +108,18 @@ class PlainWords:
 
     def matches(self, query: str, within: str | None = None) -> list[PlainWordMatch]:
         """Aliases the query says in full (as typed, or all of their two or more words) whose term
-        it does not name itself; ``within``: only terms this text holds (a hit's chunk)."""
+        it does not name itself; ``within``: only terms this text holds (:func:`held_in`)."""
         typed = normalize(query)
         words = set(word_tokens(query))
-        inside = normalize(within) if within is not None else None
         found: dict[str, PlainWordMatch] = {}
         for alias, term, alias_words in self._alias_words:
-            if term in found or term in typed or (inside is not None and term not in inside):
+            if term in found or term in typed:
                 continue
             # Word by word only for aliases of two words or more: 「いつまでの計画」 is one word
             # (計画) to the index and would match every question about the plan.
             if alias in typed or (len(alias_words) >= 2 and alias_words <= words):
                 found[term] = PlainWordMatch(alias, term)
-        return list(found.values())
+        return list(found.values()) if within is None else list(held_in(found.values(), within))
 
 
 #: A noun phrase worth an entry: three or more kanji, katakana or Latin characters

@@ -36,7 +36,7 @@ from kb.errors import InvalidQueryError
 from kb.expand import Expansion, default_table, expand_query, rewrite_query
 from kb.filters import Filters, chunk_years, years_by_chunk
 from kb.keyword import KeywordIndex
-from kb.plain_words import PlainWordMatch, PlainWords
+from kb.plain_words import PlainWordMatch, PlainWords, held_in
 from kb.query import validate_query
 from kb.store import VectorStore
 from kb.text import normalize, word_tokens
@@ -360,7 +360,7 @@ class Retriever:
                 and meaning.get(cid, 0.0) < self.settings.relevance_floor,
                 expansions=tuple(expansions),
                 searched_query=searched,
-                plain_words=tuple(m for m in said if m.term in normalize(self.chunks[cid].term_text)),
+                plain_words=held_in(said, self.chunks[cid].term_text),
             )
             for rank, (cid, score) in enumerate(scored, start=1)
         ]

@@ -73,6 +73,13 @@ def evaluate(retriever: Retriever, questions: list[Question]) -> dict[tuple[str,
     return out
 
 
+def print_rows(name: str, result: dict[tuple[str, str], tuple[float, ...]], width: int) -> None:
+    """One line per mode: the variant's hit@1 / hit@5 / MRR@10 per group."""
+    for mode in MODES:
+        cells = "  ".join("{:.3f}/{:.3f}/{:.3f}".format(*result[(g, mode)]) for g in GROUPS)
+        print(f"{name:{width}} {mode:8} {cells}")
+
+
 # Spoken endings of a question: they carry no topic and pull a query vector away from the
 # plain written sentences of the plan (「…ってネットでできる？」 → 「…ってネットでできる」).
 _SPOKEN_ENDING = re.compile(
@@ -277,9 +284,7 @@ def main(argv: list[str] | None = None) -> int:
             for target, value in variant.patches:
                 stack.enter_context(mock.patch(target, value))
             result = run_variant(kb, base, vs, variant, questions)
-        for mode in MODES:
-            cells = "  ".join("{:.3f}/{:.3f}/{:.3f}".format(*result[(g, mode)]) for g in GROUPS)
-            print(f"{variant.name:34} {mode:8} {cells}")
+        print_rows(variant.name, result, 34)
         print(f"  ({time.perf_counter() - started:.0f} s)", file=sys.stderr)
         sys.stdout.flush()
     return 0

@@ -28,31 +28,21 @@ from pathlib import Path
 import numpy as np
 
 from eval.check_questions import DEFAULT_QUESTIONS
-from eval.experiments.colloquial_levers import GROUPS, MODES, evaluate
+from eval.experiments.colloquial_levers import GROUPS, evaluate, print_rows
 from eval.metrics import load_question_file
 from kb.config import load_settings
 from kb.expand import Expansion
 from kb.keyword import KeywordIndex, index_tokens
 from kb.knowledge import KnowledgeBase
+from kb.plain_words import keyword_text, parse_plain_words
 from kb.retrieve import Retriever, SemanticScores
 from kb.text import normalize, word_tokens
 
 
 def load_thesaurus(paths: Sequence[Path]) -> dict[str, list[str]]:
-    """Plan term → aliases (merged over files, order kept, duplicates dropped)."""
-    table: dict[str, list[str]] = {}
-    for path in paths:
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if not line.strip() or line.startswith("#"):
-                continue
-            term, *aliases = [normalize(c.strip()) for c in line.split("\t")]
-            if not term:
-                continue
-            merged = table.setdefault(term, [])
-            for alias in aliases:
-                if alias and alias != term and alias not in merged:
-                    merged.append(alias)
-    return table
+    """Plan term → aliases, the files merged as kb.plain_words reads one (the product's parser)."""
+    text = "\n".join(path.read_text(encoding="utf-8") for path in paths)
+    return {term: list(aliases) for term, aliases in parse_plain_words(text, "thesaurus").entries}
 
 
 @dataclass
@@ -100,14 +90,12 @@ def alias_retriever(
     discount: float = 0.0,
     lexical: float = 0.0,
     rewrite: bool | str = False,
-    top_terms: int = 0,
 ) -> type[Retriever]:
     """A Retriever with the thesaurus used as described in the module docstring.
 
     units: "" (off), "passage" or "query" (how alias units are embedded); lexical: keyword weight
     of a term matched through an alias in the query (0 = off); rewrite: add matched terms to the
-    rewritten query embedded beside the typed one; top_terms: limit alias units per chunk to the
-    terms that occur in the fewest chunks (0 = all)."""
+    rewritten query embedded beside the typed one ("replace": the alias replaced by its term)."""
     vectors = data.passage_vectors if units == "passage" else data.query_vectors
     alias_tokens = [set(word_tokens(a)) for a in data.aliases]
 
@@ -206,7 +194,7 @@ def doc_keyword_index(kb: KnowledgeBase, data: AliasData, settings) -> KeywordIn
     extra = alias_texts(kb, data)
     return KeywordIndex.build(
         [c.chunk_id for c in kb.chunks],
-        [c.index_text + "\n" + "\n".join(extra[c.chunk_id]) for c in kb.chunks],
+        [keyword_text(c.index_text, extra[c.chunk_id]) for c in kb.chunks],
         settings.bm25_k1,
         settings.bm25_b,
         settings.bigram_weight,
@@ -339,30 +327,13 @@ def main(argv: list[str] | None = None) -> int:
         ("lexical 0.7 + rewrite", alias_retriever(data, lexical=0.7, rewrite=True), plain),
         ("rewrite only", alias_retriever(data, rewrite=True), plain),
         ("units passage + doc keyword", alias_retriever(data, units="passage"), doc_keyword),
-        (
-            "units passage -0.01 + doc keyword",
-            alias_retriever(data, units="passage", discount=0.01),
-            doc_keyword,
-        ),
-        (
-            "units passage -0.02 + doc keyword",
-            alias_retriever(data, units="passage", discount=0.02),
-            doc_keyword,
-        ),
-        (
-            "units passage -0.03 + doc keyword",
-            alias_retriever(data, units="passage", discount=0.03),
-            doc_keyword,
-        ),
-        (
-            "units passage -0.04 + doc keyword",
-            alias_retriever(data, units="passage", discount=0.04),
-            doc_keyword,
-        ),
-        (
-            "units passage -0.05 + doc keyword",
-            alias_retriever(data, units="passage", discount=0.05),
-            doc_keyword,
+        *(
+            (
+                f"units passage -{d:.2f} + doc keyword",
+                alias_retriever(data, units="passage", discount=d),
+                doc_keyword,
+            )
+            for d in (0.01, 0.02, 0.03, 0.04, 0.05)
         ),
         ("doc keyword + replace rewrite", alias_retriever(data, rewrite="replace"), doc_keyword),
         ("units query + doc keyword", alias_retriever(data, units="query"), doc_keyword),
@@ -379,10 +350,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         started = time.perf_counter()
         retriever = cls(kb.chunks, keyword, base.store, base.embedder, settings, base.sentence_store)
-        result = evaluate(retriever, questions)
-        for mode in MODES:
-            cells = "  ".join("{:.3f}/{:.3f}/{:.3f}".format(*result[(g, mode)]) for g in GROUPS)
-            print(f"{name:36} {mode:8} {cells}")
+        print_rows(name, evaluate(retriever, questions), 36)
         print(f"  ({time.perf_counter() - started:.0f} s)", file=sys.stderr)
         sys.stdout.flush()
     return 0

@@ -29,9 +29,9 @@ from kb.chunk import SectionRef
 from kb.config import Settings
 from kb.errors import GenerationError
 from kb.knowledge import KnowledgeBase
+from kb.plain_words import held_in
 from kb.query import QUESTION, validate_query
 from kb.retrieve import Filters, Hit
-from kb.text import normalize
 
 
 class Writer(Protocol):
@@ -161,8 +161,10 @@ class Answerer:
         # フリーWi-Fi) are the plan's subject in other words, not a kind of thing it never names.
         # Only the first quote counts: the term in a supporting quote (スマート農業 → スマート農林
         # 水産業 in a list below an answer about something else) does not make the answer about it.
-        answering = normalize(quotes[0]) if quotes else ""
-        synonyms += [m.alias for m in retriever.plain_words.matches(q.query) if m.term in answering]
+        # (Recomputed rather than read from the hits: a followed 取組N-M sentence may come from a
+        # passage outside them.)
+        if quotes:
+            synonyms += [m.alias for m in held_in(retriever.plain_words.matches(q.query), quotes[0])]
         return missing_kind(q, quotes, self.stats, synonyms)
 
     def retrieve(

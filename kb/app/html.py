@@ -149,7 +149,7 @@ def plain_words_html(matches: Sequence[Any]) -> str:
     """Everyday words of the query that stand for a term of this passage (kb/plain_words.py)."""
     if not matches:
         return ""
-    pairs = "、".join(f"{esc(m.alias)} → {esc(m.term)}" for m in matches)
+    pairs = "、".join(esc(str(m)) for m in matches)
     return f'<div class="searched plain-words">💬 言い換え / matched as: {pairs}</div>'
 
 
