@@ -101,21 +101,21 @@ def load_average() -> list[float]:
 
 
 def reusing_embedder(settings: Any, vectors_from: Path | None) -> Any:
-    from helpers.vectors import ReusingEmbedder, known_vectors
+    from helpers.vectors import ReusingEmbedder, known_question_vectors, known_vectors
 
     from kb.embed import Embedder
     from kb.errors import KBError
     from kb.knowledge import KnowledgeBase
 
     embedder = Embedder(settings)
-    known = {}
+    known, questions = {}, {}
     if vectors_from is not None and vectors_from.exists():
         try:
             with KnowledgeBase.open(settings.replace(index_dir=vectors_from), embedder) as local:
-                known = known_vectors(local, settings)
+                known, questions = known_vectors(local, settings), known_question_vectors(local)
         except KBError as exc:
             print(f"not reusing {vectors_from} ({exc.en}): embedding the corpus once", file=sys.stderr)
-    return ReusingEmbedder(settings, embedder, known)
+    return ReusingEmbedder(settings, embedder, known, questions)
 
 
 class PhaseClock:

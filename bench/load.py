@@ -211,7 +211,7 @@ def measure(replica_set: Sequence[Replica], clients: int, requests: int) -> Resu
 
 def build(env: dict[str, str], vectors_from: Path | None) -> dict[str, Any]:
     """Build the corpus into the server; vectors come from ``vectors_from`` when it matches."""
-    from helpers.vectors import ReusingEmbedder, known_vectors
+    from helpers.vectors import ReusingEmbedder, known_question_vectors, known_vectors
 
     from indexer.build import build_index
     from kb.config import load_settings
@@ -221,16 +221,16 @@ def build(env: dict[str, str], vectors_from: Path | None) -> dict[str, Any]:
 
     settings = load_settings(env=env)
     embedder = Embedder(settings)
-    known = {}
+    known, questions = {}, {}
     if vectors_from is not None:
         try:
             with KnowledgeBase.open(
                 settings.replace(index_dir=vectors_from, chroma_host=None), embedder
             ) as local:
-                known = known_vectors(local, settings)
+                known, questions = known_vectors(local, settings), known_question_vectors(local)
         except KBError as exc:
             print(f"not reusing {vectors_from} ({exc.en}): embedding the corpus", file=sys.stderr)
-    reusing = ReusingEmbedder(settings, embedder, known)
+    reusing = ReusingEmbedder(settings, embedder, known, questions)
     report = build_index(settings, reusing)
     return {"chunks": report.chunks, "sentences": report.sentences, "embedded": reusing.computed}
 

@@ -42,15 +42,16 @@ from indexer.builds import (
     remove_old_builds,
     write_error,
 )
-from indexer.reuse import intact, previous_build, previous_vectors
+from indexer.reuse import intact, previous_build, previous_question_vectors, previous_vectors
 from kb import __version__
 from kb.chunk import Chunk, Sentence, chunk_documents, chunk_sentences
 from kb.config import Settings
 from kb.corpus import corpus_hash, load_corpus
 from kb.embed import Embedder
 from kb.errors import KBError
+from kb.expected_questions import QuestionUnit, load_expected_questions, stand_in_units
 from kb.keyword import KeywordIndex
-from kb.knowledge import open_store, sentence_collection
+from kb.knowledge import open_store, question_collection, sentence_collection
 from kb.manifest import (
     IN_USE,
     Manifest,
@@ -73,7 +74,7 @@ class BuildReport:
     index_dir: str
     documents: int
     chunks: int
-    embedded: int  # vectors computed now (chunks and sentences)
+    embedded: int  # vectors computed now (chunks, sentences, expected questions)
     reused: int  # vectors copied from the previous index
     sentences: int = 0
     skipped_files: list[str] = field(default_factory=list)
@@ -85,6 +86,9 @@ class BuildReport:
     kept_builds: list[str] = field(default_factory=list)  # old builds still open somewhere
     plain_words_terms: int = 0  # terms in the everyday-words thesaurus (kb/plain_words.py)
     plain_words_unused: list[str] = field(default_factory=list)  # its terms no chunk holds
+    expected_questions: int = 0  # question-chunk pairs indexed (kb/expected_questions.py)
+    expected_unused: list[str] = field(default_factory=list)  # anchors no chunk holds
+    stand_in_questions: int = 0  # sentences standing in for the questions a chunk lacks
 
 
 def _fault(point: str) -> None:
@@ -114,6 +118,17 @@ def _sentence_metadata(sentence: Sentence) -> dict[str, Any]:
         "chunk_id": sentence.chunk.chunk_id,
         "start": sentence.start,
         "end": sentence.end,
+    }
+
+
+def _question_metadata(unit: QuestionUnit) -> dict[str, Any]:
+    return {
+        **_metadata(unit.chunk),
+        "chunk_id": unit.chunk.chunk_id,
+        "start": unit.start,
+        "end": unit.end,
+        "question": unit.question,
+        "stand_in": unit.stand_in,
     }
 
 
@@ -147,7 +162,8 @@ def _build_locked(settings: Settings, embedder: Embedder, report: Progress, rebu
         documents, settings.chunk_target_chars, settings.chunk_max_chars, settings.chunk_overlap_chars
     )
     plain_words = load_plain_words(settings.plain_words_path)
-    digest = corpus_hash(documents, plain_words.digest)
+    expected = load_expected_questions(settings.expected_questions_path)
+    digest = corpus_hash(documents, plain_words.digest, expected.digest)
     mean_chars = round(sum(len(c.text) for c in chunks) / max(1, len(chunks)), 1)
     skipped = [e.en for e in problems]
 
@@ -189,16 +205,38 @@ def _build_locked(settings: Settings, embedder: Embedder, report: Progress, rebu
     dimension = embedder.dimension
 
     def embed_progress(stage: str, fraction: float) -> None:
-        report(stage, 0.1 + 0.8 * fraction)
+        report(stage, 0.1 + 0.6 * fraction)
 
     fresh = embedder.embed_passages([texts[vid] for vid in to_embed], embed_progress) if to_embed else None
     vectors = {vid: fresh[i] for i, vid in enumerate(to_embed)} if fresh is not None else {}
     vectors.update(reused)
 
-    # The thesaurus terms each chunk holds; one no chunk holds does nothing, and the report says
-    # so, so that a mistyped term is seen.
+    # Expected questions are embedded as queries (a question is compared with a question), and
+    # reused by their text.
+    units = expected.units(chunks)
+    if units:  # chunks without questions get their sentences as stand-ins (stand_in_units)
+        answered = {u.chunk.chunk_id for u in units}
+        units += stand_in_units(
+            [c for c in chunks if c.chunk_id not in answered], settings.sentence_min_chars
+        )
+    known = {} if rebuild else previous_question_vectors(settings, contract, previous)
+    new_questions = [q for q in dict.fromkeys(u.question for u in units) if q not in known]
+
+    def question_progress(stage: str, fraction: float) -> None:
+        report(stage, 0.7 + 0.2 * fraction)
+
+    if new_questions:
+        known = known | dict(
+            zip(new_questions, embedder.embed_queries(new_questions, question_progress), strict=True)
+        )
+    reused_questions = len({u.question for u in units}) - len(new_questions)
+    stand_ins = sum(u.stand_in for u in units)
+
+    # The thesaurus terms and the question anchors each chunk holds; one no chunk holds does
+    # nothing, and the report says so, so that a mistyped term or a stale anchor is seen.
     held = [plain_words.terms_in(c.term_text) for c in chunks]
     unused = plain_words.unused_terms(held)
+    anchors = [expected.anchors_in(c.text) for c in chunks]
 
     build_id = _new_build_id()
     build = builds_dir(index_dir) / build_id
@@ -208,12 +246,13 @@ def _build_locked(settings: Settings, embedder: Embedder, report: Progress, rebu
         report("索引書き込み / writing index", 0.92)
         build.mkdir()
         (build / IN_USE).touch()  # before anything else, so readers and cleaners share one lock file
-        # Everyday words join the keyword text of the chunks holding their terms (kb/plain_words.py).
+        # Everyday words join the keyword text of the chunks holding their terms (kb/plain_words.py),
+        # and expected questions that of the chunks holding their anchor (kb/expected_questions.py).
         KeywordIndex.build(
             [c.chunk_id for c in chunks],
             [
-                keyword_text(c.index_text, plain_words.aliases_of(terms))
-                for c, terms in zip(chunks, held, strict=True)
+                keyword_text(c.index_text, [*plain_words.aliases_of(terms), *expected.questions_of(spots)])
+                for c, terms, spots in zip(chunks, held, anchors, strict=True)
             ],
             settings.bm25_k1,
             settings.bm25_b,
@@ -234,6 +273,12 @@ def _build_locked(settings: Settings, embedder: Embedder, report: Progress, rebu
             [s.sentence_id for s in sentences],
             np.stack([vectors[s.sentence_id] for s in sentences]) if sentences else np.zeros((0, dimension)),
             [_sentence_metadata(s) for s in sentences],
+        )
+        stores.append(open_store(settings, build, question_collection(collection)))
+        stores[2].add(
+            [u.unit_id for u in units],
+            np.stack([known[u.question] for u in units]) if units else np.zeros((0, dimension)),
+            [_question_metadata(u) for u in units],
         )
         for store in stores:
             store.close()
@@ -258,7 +303,9 @@ def _build_locked(settings: Settings, embedder: Embedder, report: Progress, rebu
             store.close()
         shutil.rmtree(build, ignore_errors=True)
         if settings.chroma_host:
-            drop_collections(settings, [collection, sentence_collection(collection)])
+            drop_collections(
+                settings, [collection, sentence_collection(collection), question_collection(collection)]
+            )
         error = write_error(build, exc) if isinstance(exc, Exception) else None
         if error is not None:
             raise error from exc
@@ -271,12 +318,15 @@ def _build_locked(settings: Settings, embedder: Embedder, report: Progress, rebu
         str(index_dir),
         len(documents),
         len(chunks),
-        embedded=len(to_embed),
-        reused=len(texts) - len(to_embed),
+        embedded=len(to_embed) + len(new_questions),
+        reused=len(texts) - len(to_embed) + reused_questions,
         sentences=len(sentences),
         skipped_files=skipped,
         plain_words_terms=len(plain_words),
         plain_words_unused=unused,
+        expected_questions=len(units) - stand_ins,
+        stand_in_questions=stand_ins,
+        expected_unused=expected.unused_anchors(anchors),
         seconds=round(time.perf_counter() - started, 2),
         mean_chunk_chars=mean_chars,
         build_id=build_id,

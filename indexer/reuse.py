@@ -13,7 +13,7 @@ from kb.chunk import chunk_sentences
 from kb.config import Settings
 from kb.errors import KBError
 from kb.keyword import KeywordIndex
-from kb.knowledge import open_store, sentence_collection
+from kb.knowledge import open_store, question_collection, sentence_collection
 from kb.manifest import EMBEDDING_KEYS, Manifest, builds_dir, is_legacy_layout, load_chunks, read_current
 from kb.store import VectorStore
 
@@ -81,6 +81,34 @@ def previous_vectors(
         return {}
     finally:
         for store in stores:
+            store.close()
+
+
+def previous_question_vectors(
+    settings: Settings, contract: dict[str, Any], previous: tuple[Manifest, Path] | None
+) -> dict[str, np.ndarray]:
+    """The expected questions' vectors the current build holds, by question text, when embedded
+    the same way. By text, not id: a question's vector does not depend on the chunk it is
+    attached to, so an edited passage keeps its questions' vectors."""
+    if previous is None:
+        return {}
+    old, folder = previous
+    store: VectorStore | None = None
+    try:
+        old.check({key: contract[key] for key in EMBEDDING_KEYS}, only=EMBEDDING_KEYS)
+        store = open_store(settings, folder, question_collection(old.collection))
+        exact = store.exact_index()  # None when too large to read whole: embed again
+        if exact is None:
+            return {}
+        return {
+            str(meta.get("question", "")): exact.vectors[row]
+            for row, meta in enumerate(exact.metadatas)
+            if meta.get("question")
+        }
+    except Exception:  # no usable previous build (other settings, damaged, older layout): embed all
+        return {}
+    finally:
+        if store is not None:
             store.close()
 
 

@@ -67,7 +67,9 @@ def cmd_index(args: argparse.Namespace) -> int:
         state = "変更なし / up to date" if report.unchanged else "更新しました / built"
         print(
             f"{state}: {report.documents} documents, {report.chunks} chunks "
-            f"+ {report.sentences} sentences (vectors embedded {report.embedded}, reused {report.reused}), mean {report.mean_chunk_chars} chars, "
+            f"+ {report.sentences} sentences + {report.expected_questions} expected questions "
+            f"({report.stand_in_questions} stand-in sentences) "
+            f"(vectors embedded {report.embedded}, reused {report.reused}), mean {report.mean_chunk_chars} chars, "
             f"{report.seconds} s -> {report.index_dir}"
         )
     for skipped in report.skipped_files:
@@ -78,6 +80,22 @@ def cmd_index(args: argparse.Namespace) -> int:
         print(
             f"警告: 言い換え辞書の {len(unused)} 語はどの文書にもありません（効果なし） / warning: "
             f"{len(unused)} thesaurus terms occur in no document (they do nothing): {listed}",
+            file=sys.stderr,
+        )
+    if report.stand_in_questions:
+        print(
+            f"注意: 想定質問のない区画の文 {report.stand_in_questions} 件を代わりに使っています。"
+            "日常の言葉での質問にはその区画が見つかりにくくなります（`kb expected-questions`） / note: "
+            f"{report.stand_in_questions} sentences stand in for the expected questions some passages lack; "
+            "everyday-words questions find those passages less well (see `kb expected-questions`)",
+            file=sys.stderr,
+        )
+    if report.expected_unused:
+        unused = report.expected_unused
+        listed = "、".join(f"「{a}」" for a in unused[:5]) + (" …" if len(unused) > 5 else "")
+        print(
+            f"警告: 想定質問の抜き書き {len(unused)} 件がどの文書にもありません（効果なし） / warning: "
+            f"{len(unused)} expected-question anchors occur in no document (they do nothing): {listed}",
             file=sys.stderr,
         )
     return 0
@@ -123,6 +141,8 @@ def cmd_search(args: argparse.Namespace) -> int:
         print(f"[{h.rank}] {h.score:.4f}  {h.location}{page}")
         if h.plain_words:
             print("    言い換え / matched as: " + "、".join(map(str, h.plain_words)))
+        if h.similar_question:
+            print(f"    想定質問 / similar question: {h.similar_question.question}")
         print("    " + h.text.replace("\n", "\n    "))
     return 0
 
@@ -189,6 +209,60 @@ def cmd_plain_words(args: argparse.Namespace) -> int:
     print("言い換えのない頻出語（区画数） / frequent noun phrases without an entry (passages):")
     for phrase, n in uncovered:
         print(f"  {phrase}\t{n}")
+    return 0
+
+
+def cmd_expected_questions(args: argparse.Namespace) -> int:
+    from kb.chunk import chunk_documents
+    from kb.corpus import load_corpus
+    from kb.errors import InvalidQueryError
+    from kb.expected_questions import load_expected_questions
+
+    if not 1 <= args.top <= 1000:
+        raise InvalidQueryError(
+            "--top は 1〜1000 で指定してください", f"--top must be between 1 and 1000 (got {args.top})"
+        )
+    settings = _settings(args)
+    path = settings.expected_questions_path
+    table = load_expected_questions(path)
+    documents, _ = load_corpus(settings.corpus_dir)
+    chunks = chunk_documents(
+        documents, settings.chunk_target_chars, settings.chunk_max_chars, settings.chunk_overlap_chars
+    )
+    held = [table.anchors_in(c.text) for c in chunks]
+    unused = table.unused_anchors(held)
+    # Passages without questions rank below those with them on questions in everyday words
+    # (kb/expected_questions.py): listed per document, in document order, where to write next.
+    bare = [c for c, anchors in zip(chunks, held, strict=True) if not anchors]
+    per_document = {
+        d.doc_id: (sum(c.doc_id == d.doc_id for c in bare), sum(c.doc_id == d.doc_id for c in chunks))
+        for d in documents
+    }
+    if args.json:
+        report = {
+            "file": str(path) if path else None,
+            "anchors": len(table),
+            "questions": table.question_count,
+            "unused_anchors": unused,
+            "documents": {doc: {"without": n, "passages": m} for doc, (n, m) in per_document.items()},
+            "passages_without": [
+                {"chunk_id": c.chunk_id, "location": c.location, "text": c.text[:80]}
+                for c in bare[: args.top]
+            ],
+        }
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+        return 0
+    print(
+        f"想定質問 / expected questions: {path or '-'} ({len(table)} anchors, {table.question_count} questions)"
+    )
+    print(
+        f"どの文書にもない抜き書き / anchors no passage holds: {'、'.join(f'「{a}」' for a in unused) or '-'}"
+    )
+    print("想定質問のない区画 / passages without questions (per document):")
+    for doc, (n, m) in per_document.items():
+        print(f"  {doc}\t{n} / {m}")
+    for c in bare[: args.top]:
+        print(f"  - {c.location}: {c.text[:40].replace(chr(10), ' ')}")
     return 0
 
 
@@ -303,6 +377,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top", type=int, default=30, help="how many words without an entry to list")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_plain_words)
+
+    p = sub.add_parser(
+        "expected-questions",
+        help="check the expected questions / 想定質問の点検",
+        description="Anchors of corpus/expected_questions.tsv that no passage holds, and the passages "
+        "without questions (they rank below passages with questions on everyday-words queries).",
+    )
+    p.add_argument("--top", type=int, default=30, help="how many passages without questions to list")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_expected_questions)
 
     p = sub.add_parser(
         "feedback-export", help="export feedback as eval questions / フィードバックを評価用質問に書き出し"

@@ -109,6 +109,19 @@ class Settings:
     # aliases join the keyword text of every chunk holding their term. "" = none. Dev 2026-11-28:
     # everyday-words hybrid 0.468 / 0.702 / 0.569 → 0.511 / 0.809 / 0.622, plan-worded unchanged.
     plain_words_file: str = "plain_words.tsv"
+    # Expected questions (想定質問, kb/expected_questions.py), a file name in corpus_dir or a path
+    # ("" = none): each question joins the keyword text of the chunks holding its anchor, and is
+    # embedded (as a query); a chunk's semantic score s becomes (1 − w)·s + w·max(s, c − d), c the
+    # cosine of its closest question, w = question_weight, d = question_discount. Dev 2026-11-28
+    # (eval/experiments/expected_questions.md): everyday-words hybrid 0.511 / 0.809 / 0.622 →
+    # 0.702 / 0.872 / 0.786, plan-worded 0.828 / 0.985 / 0.899 → 0.878 / 0.996 / 0.932; flat for
+    # w 0.5-0.7, d 0-0.02.
+    expected_questions_file: str = "expected_questions.tsv"
+    question_weight: float = 0.5
+    question_discount: float = 0.02
+    # A chunk without expected questions (a document added later) gets its own sentences as
+    # stand-in questions, discounted by this much (kb/expected_questions.stand_in_units).
+    question_fallback_discount: float = 0.08
 
     # Answers.
     abstain_threshold: float = (
@@ -141,6 +154,13 @@ class Settings:
     def plain_words_path(self) -> Path | None:
         """The thesaurus file (None when switched off); relative names are in corpus_dir."""
         return self.corpus_dir / self.plain_words_file if self.plain_words_file.strip() else None
+
+    @property
+    def expected_questions_path(self) -> Path | None:
+        """The expected-questions file (None when switched off); relative names are in corpus_dir."""
+        return (
+            self.corpus_dir / self.expected_questions_file if self.expected_questions_file.strip() else None
+        )
 
     @property
     def max_ingest_bytes(self) -> int:
@@ -241,6 +261,16 @@ def _validate(s: Settings) -> None:
                 "adaptive_coverage_low < adaptive_coverage_high（0〜1）",
                 "need sentence_weight in [0, 1], 0 <= adaptive_keyword_min <= adaptive_keyword_max <= 1 "
                 "and 0 <= adaptive_coverage_low < adaptive_coverage_high <= 1",
+            )
+        )
+    if not all(
+        0.0 <= value <= 1.0
+        for value in (s.question_weight, s.question_discount, s.question_fallback_discount)
+    ):
+        problems.append(
+            (
+                "question_weight・question_discount・question_fallback_discount は 0〜1",
+                "question_weight, question_discount and question_fallback_discount must be in [0, 1]",
             )
         )
     if s.expansion_weight < 0.0:

@@ -234,13 +234,15 @@ def load_corpus(corpus_dir: Path) -> tuple[list[Document], list[CorpusError]]:
     return documents, problems
 
 
-def corpus_hash(documents: Iterable[Document], thesaurus_digest: str = "") -> str:
-    """One hash over all documents' ids and contents and the thesaurus (kb/plain_words.py) the
-    keyword index read, for the index manifest."""
+def corpus_hash(documents: Iterable[Document], thesaurus_digest: str = "", questions_digest: str = "") -> str:
+    """One hash over all documents' ids and contents, the thesaurus (kb/plain_words.py) and the
+    expected questions (kb/expected_questions.py) the index read, for the index manifest."""
     digest = hashlib.sha256()
     for doc in sorted(documents, key=lambda d: d.doc_id):
         digest.update(doc.doc_id.encode())
         digest.update(doc.content_hash.encode())
     if thesaurus_digest:
         digest.update(b"plain_words:" + thesaurus_digest.encode())
+    if questions_digest:
+        digest.update(b"expected_questions:" + questions_digest.encode())
     return digest.hexdigest()

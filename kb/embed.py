@@ -130,9 +130,12 @@ class Embedder:
         )
         return np.asarray(vectors, dtype=np.float32)
 
-    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
-        """Unit vectors for search queries (query prefix applied)."""
-        return self._encode(texts, self.query_prefix)
+    def embed_queries(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
+        """Unit vectors for search queries (query prefix applied), batched like passages: the
+        index embeds its expected questions (kb/expected_questions.py) this way."""
+        return self._embed_batched(
+            texts, self.query_prefix, progress, "埋め込み計算（想定質問） / embedding questions"
+        )
 
     def embed_query(self, text: str) -> np.ndarray:
         """One query's unit vector; recent queries are cached (the answerer, hybrid search
@@ -156,16 +159,21 @@ class Embedder:
         54 of this corpus's 942 texts), in batches taken longest first over the whole list, so a
         batch pads its texts to similar lengths rather than to the longest chunk among them.
         """
+        return self._embed_batched(texts, self.passage_prefix, progress, "埋め込み計算 / embedding passages")
+
+    def _embed_batched(
+        self, texts: Sequence[str], prefix: str, progress: Progress | None, stage: str
+    ) -> np.ndarray:
         distinct = list(dict.fromkeys(texts))
         vectors = np.zeros((len(distinct), self.dimension), dtype=np.float32)
         order = np.argsort([-len(t) for t in distinct], kind="stable")
         step = max(1, self.batch_size)
         if progress:  # the model is loaded: say so before the first (longest) batch
-            progress("埋め込み計算 / embedding passages", 0.0)
+            progress(stage, 0.0)
         for i in range(0, len(distinct), step):
             rows = order[i : i + step]
-            vectors[rows] = self._encode([distinct[j] for j in rows], self.passage_prefix)
+            vectors[rows] = self._encode([distinct[j] for j in rows], prefix)
             if progress:
-                progress("埋め込み計算 / embedding passages", min(1.0, (i + step) / max(1, len(distinct))))
+                progress(stage, min(1.0, (i + step) / max(1, len(distinct))))
         row_of = {text: row for row, text in enumerate(distinct)}
         return vectors[[row_of[t] for t in texts]] if texts else vectors

@@ -13,6 +13,7 @@ Files written before the move to SQLAlchemy open as they are: same table, same c
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -32,7 +33,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.engine import URL, Engine, make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlalchemy.schema import CreateTable
 
 from kb.errors import KBError
@@ -152,14 +153,29 @@ class FeedbackStore:
             engine = create_engine(url, connect_args={"timeout": self.timeout})
             # WAL is a property of the file: set it once here. Setting it on every new connection
             # made concurrent first writers fail at once with "database is locked" (seen in CI).
-            with engine.connect() as conn:
-                conn.exec_driver_sql("PRAGMA journal_mode=WAL")
+            self._use_wal(engine)
             return engine
         connect_args: dict[str, Any] = {}
         if url.get_backend_name() == "postgresql":
             connect_args["connect_timeout"] = max(1, round(self.timeout))
         # pre_ping: a replica keeps working after the database server restarts.
         return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+
+    def _use_wal(self, engine: Engine) -> None:
+        """Switch a SQLite file to WAL, unless it already is. Several processes opening a new file
+        at once race for the switch, and SQLite answers the loser "database is locked" at once,
+        without its busy timeout (seen once in 8-thread tests under load): retry until ``timeout``."""
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                with engine.connect() as conn:
+                    if str(conn.exec_driver_sql("PRAGMA journal_mode").scalar()).lower() != "wal":
+                        conn.exec_driver_sql("PRAGMA journal_mode=WAL")
+                return
+            except OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     def _create_table(self) -> None:
         with self._engine.begin() as conn:

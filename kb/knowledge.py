@@ -19,6 +19,7 @@ from kb.config import Settings
 from kb.corpus import Document, corpus_hash, load_corpus
 from kb.embed import Embedder
 from kb.errors import CorpusError, IndexCorruptError, KBError
+from kb.expected_questions import load_expected_questions
 from kb.keyword import KeywordIndex
 from kb.manifest import BuildLease, Manifest, index_contract, load_chunks, open_current, read_current
 from kb.plain_words import FILE_NAME as PLAIN_WORDS_FILE
@@ -43,6 +44,11 @@ def open_store(settings: Settings, index_dir: Path, collection: str) -> VectorSt
 def sentence_collection(collection: str) -> str:
     """The name of the sentence-vector collection that belongs to a build's chunk collection."""
     return f"{collection}.sentences"
+
+
+def question_collection(collection: str) -> str:
+    """The name of the expected-question collection (kb/expected_questions.py) of a build."""
+    return f"{collection}.questions"
 
 
 @dataclass(frozen=True)
@@ -111,7 +117,9 @@ class KnowledgeBase:
         self._by_id = {c.chunk_id: c for c in chunks}
         self.build_dir = lease.build_dir if lease else settings.index_dir
         self.build_id = lease.build_id if lease else ""
-        stores = [s for s in (retriever.store, retriever.sentence_store) if s is not None]
+        stores = [
+            s for s in (retriever.store, retriever.sentence_store, retriever.question_store) if s is not None
+        ]
         self._finalizer = weakref.finalize(
             self, _release, lease or BuildLease(self.build_dir, None), stores, threading.Lock()
         )
@@ -145,11 +153,14 @@ class KnowledgeBase:
                 )
             stores.append(open_store(settings, build, manifest.collection))
             stores.append(open_store(settings, build, sentence_collection(manifest.collection)))
+            stores.append(open_store(settings, build, question_collection(manifest.collection)))
             for store in stores:  # read the vectors now, not during the first request
                 store.exact_index()
             # The thesaurus the keyword index was built with (none in builds made before it).
             plain_words = load_plain_words(build / PLAIN_WORDS_FILE)
-            retriever = Retriever(chunks, keyword, stores[0], embedder, settings, stores[1], plain_words)
+            retriever = Retriever(
+                chunks, keyword, stores[0], embedder, settings, stores[1], plain_words, stores[2]
+            )
         except BaseException:
             _release(lease, stores, threading.Lock())
             raise
@@ -209,9 +220,10 @@ class KnowledgeBase:
             return False
         try:
             thesaurus = load_plain_words(self.settings.plain_words_path).digest
+            questions = load_expected_questions(self.settings.expected_questions_path).digest
         except CorpusError:
             return True  # `kb index` will say what is wrong with it
-        return corpus_hash(docs, thesaurus) != self.manifest.corpus_hash
+        return corpus_hash(docs, thesaurus, questions) != self.manifest.corpus_hash
 
     def stats(self) -> IndexStats:
         docs: dict[str, int] = {}

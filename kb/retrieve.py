@@ -18,13 +18,19 @@ hit@1 / hit@5 / MRR@10; "colloquial" = the everyday-words tag, "plan-worded" = u
 - the everyday-words thesaurus (kb/plain_words.py) in the keyword text of the chunks holding each
   term: colloquial hybrid 0.47 / 0.70 / 0.57 → 0.51 / 0.81 / 0.62, plan-worded 0.82 / 0.99 / 0.89 →
   0.83 / 0.99 / 0.90 (eval/experiments/plain_words.md). Search here only reports which of the
-  query's words stood for a term of each hit (``Hit.plain_words``).
+  query's words stood for a term of each hit (``Hit.plain_words``);
+- expected questions (kb/expected_questions.py: the questions each passage answers, in everyday
+  words) in the keyword text of the chunks holding their anchor, and embedded as queries; a
+  chunk's semantic score s becomes (1 − w)·s + w·max(s, c − d), c the cosine between the query
+  and the chunk's closest expected question: colloquial hybrid 0.51 / 0.81 / 0.62 →
+  0.70 / 0.87 / 0.79, plan-worded 0.83 / 0.99 / 0.90 → 0.88 / 1.00 / 0.93
+  (eval/experiments/expected_questions.md). ``Hit.similar_question`` names that question.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -34,6 +40,7 @@ from kb.config import Settings
 from kb.embed import Embedder
 from kb.errors import InvalidQueryError
 from kb.expand import Expansion, default_table, expand_query, rewrite_query
+from kb.expected_questions import QuestionMatch
 from kb.filters import Filters, chunk_years, years_by_chunk
 from kb.keyword import KeywordIndex
 from kb.plain_words import PlainWordMatch, PlainWords, held_in
@@ -64,6 +71,8 @@ class Hit(ChunkView):
     searched_query: str | None = None
     #: Everyday words in the query that stand for a term this passage holds (kb/plain_words.py).
     plain_words: tuple[PlainWordMatch, ...] = ()
+    #: The passage's expected question that raised its score (kb/expected_questions.py), if any.
+    similar_question: QuestionMatch | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: rank, score, then the chunk's fields (heading path as a list)."""
@@ -81,6 +90,7 @@ class Hit(ChunkView):
             "expansions": [e.to_dict() for e in self.expansions],
             "searched_query": self.searched_query,
             "plain_words": [m.to_dict() for m in self.plain_words],
+            "similar_question": self.similar_question.to_dict() if self.similar_question else None,
         }
 
 
@@ -136,6 +146,8 @@ class SemanticScores:
     scores: list[tuple[str, float]]  # best first
     best_sentence: dict[str, tuple[int, int]]
     sentence_cosine: dict[str, float]
+    #: Per chunk, the expected question that raised its score.
+    questions: dict[str, QuestionMatch] = field(default_factory=dict)
 
 
 class Retriever:
@@ -150,9 +162,11 @@ class Retriever:
         settings: Settings,
         sentence_store: VectorStore | None = None,
         plain_words: PlainWords | None = None,
+        question_store: VectorStore | None = None,
     ) -> None:
         self.chunks = {c.chunk_id: c for c in chunks}
         self.plain_words = plain_words or PlainWords()
+        self.question_store = question_store
         self.keyword = keyword
         self.store = store
         self.sentence_store = sentence_store
@@ -243,32 +257,71 @@ class Retriever:
         vector = self._query_vector(query, rewritten)
         where = filters.chroma_where() if filters else None
         assert self.store is not None
-        chunk_cos = dict(self.store.query(vector, n, where))
+        mixed = dict(self.store.query(vector, n, where))
         weight = self.settings.sentence_weight
-        if not chunk_cos or self.sentence_store is None or weight == 0:
-            return SemanticScores(sorted(chunk_cos.items(), key=lambda kv: -kv[1]), {}, {})
-        # Sentences are several per chunk: ask for enough that most candidates have theirs.
         best: dict[str, tuple[float, tuple[int, int]]] = {}
-        sentences = self.sentence_store.query_with_metadata(vector, 4 * n, where)
-        for _, cosine, meta in sentences:
-            cid = str(meta.get("chunk_id", ""))
-            if cid in self.chunks and (cid not in best or cosine > best[cid][0]):
-                best[cid] = (cosine, (int(meta["start"]), int(meta["end"])))
-        # A candidate whose sentences all ranked below the returned ones gets the lowest returned
-        # value; a chunk with no sentence unit at all keeps its own cosine.
-        sentence_floor = min((c for _, c, _ in sentences), default=0.0)
-        chunk_floor = min(chunk_cos.values())
-        mixed: dict[str, float] = {}
-        for cid in set(chunk_cos) | set(best):
-            own = chunk_cos.get(cid, chunk_floor)
-            sentence = best[cid][0] if cid in best else (sentence_floor if len(sentences) >= 4 * n else own)
-            mixed[cid] = (1.0 - weight) * own + weight * sentence
+        if mixed and self.sentence_store is not None and weight > 0:
+            # Sentences are several per chunk: ask for enough that most candidates have theirs.
+            sentences = self.sentence_store.query_with_metadata(vector, 4 * n, where)
+            for _, cosine, meta in sentences:
+                cid = str(meta.get("chunk_id", ""))
+                if cid in self.chunks and (cid not in best or cosine > best[cid][0]):
+                    best[cid] = (cosine, (int(meta["start"]), int(meta["end"])))
+            # A candidate whose sentences all ranked below the returned ones gets the lowest
+            # returned value; a chunk with no sentence unit at all keeps its own cosine.
+            sentence_floor = min((c for _, c, _ in sentences), default=0.0)
+            chunk_floor = min(mixed.values())
+            chunk_cos, mixed = mixed, {}
+            for cid in set(chunk_cos) | set(best):
+                own = chunk_cos.get(cid, chunk_floor)
+                sentence = (
+                    best[cid][0] if cid in best else (sentence_floor if len(sentences) >= 4 * n else own)
+                )
+                mixed[cid] = (1.0 - weight) * own + weight * sentence
+        questions = self._question_lift(vector, n, where, mixed)
         ranked = sorted(mixed.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
+        kept = {cid for cid, _ in ranked}
         return SemanticScores(
             ranked,
             {cid: span for cid, (_, span) in best.items()},
             {cid: cosine for cid, (cosine, _) in best.items()},
+            {cid: match for cid, match in questions.items() if cid in kept},
         )
+
+    def _question_lift(
+        self, vector: np.ndarray, n: int, where: dict[str, Any] | None, mixed: dict[str, float]
+    ) -> dict[str, QuestionMatch]:
+        """Raise, in place, the semantic score of each chunk whose expected question is closer to
+        the query than the chunk itself; return the questions that did."""
+        settings = self.settings
+        w = settings.question_weight
+        if self.question_store is None or w == 0 or not mixed:
+            return {}
+        # Per chunk, its closest question after the discount (stand-in sentences are discounted
+        # more: they are statements, not questions).
+        closest: dict[str, tuple[float, QuestionMatch]] = {}
+        for _, cosine, meta in self.question_store.query_with_metadata(vector, 4 * n, where):
+            cid = str(meta.get("chunk_id", ""))
+            stand_in = bool(meta.get("stand_in", False))
+            lift = cosine - (settings.question_fallback_discount if stand_in else settings.question_discount)
+            if cid in self.chunks and (cid not in closest or lift > closest[cid][0]):
+                match = QuestionMatch(
+                    str(meta.get("question", "")),
+                    cosine,
+                    int(meta.get("start", 0)),
+                    int(meta.get("end", 0)),
+                    stand_in,
+                )
+                closest[cid] = (lift, match)
+        floor = min(mixed.values())
+        lifted: dict[str, QuestionMatch] = {}
+        for cid, (lift, match) in closest.items():
+            score = mixed.get(cid, floor)
+            if lift > score:
+                mixed[cid] = (1.0 - w) * score + w * lift
+                if not match.stand_in:  # a stand-in is the passage's own words: nothing to show
+                    lifted[cid] = match
+        return lifted
 
     def _semantic_in_years(
         self, query: str, n: int, filters: Filters, rewritten: str | None = None
@@ -286,7 +339,7 @@ class Retriever:
                 if filters.in_years(self._chunk_years.get(cid, frozenset()))
             ]
             if len(inside) >= n or ask >= total:
-                return SemanticScores(inside[:n], found.best_sentence, found.sentence_cosine)
+                return SemanticScores(inside[:n], found.best_sentence, found.sentence_cosine, found.questions)
             ask = total
 
     def semantic_ranking(self, query: str, n: int, filters: Filters | None = None) -> list[tuple[str, float]]:
@@ -313,16 +366,18 @@ class Retriever:
         pool = max(k, self.settings.candidate_pool)
         best_sentence: dict[str, tuple[int, int]] = {}
         sentence_cosine: dict[str, float] = {}
+        similar: dict[str, QuestionMatch] = {}
         meaning: dict[str, float] = {}  # semantic scores, to tell weak hits
         matched: set[str] = set()  # chunks with a keyword match
         if mode == "keyword":
             scored = self.keyword_ranking(query, k, filters, expansions)
         elif mode == "semantic":
             semantic = self.semantic_scores(query, k, filters, searched)
-            scored, best_sentence, sentence_cosine = (
+            scored, best_sentence, sentence_cosine, similar = (
                 semantic.scores,
                 semantic.best_sentence,
                 semantic.sentence_cosine,
+                semantic.questions,
             )
             meaning = dict(semantic.scores)
             matched = {cid for cid, _ in self.keyword_ranking(query, pool, filters, expansions)}
@@ -330,6 +385,7 @@ class Retriever:
             keyword = self.keyword_ranking(query, pool, filters, expansions)
             semantic = self.semantic_scores(query, pool, filters, searched)
             best_sentence, sentence_cosine = semantic.best_sentence, semantic.sentence_cosine
+            similar = semantic.questions
             meaning, matched = dict(semantic.scores), {cid for cid, _ in keyword}
             if self.settings.fusion == "rrf":
                 weight = self.settings.hybrid_keyword_weight
@@ -361,6 +417,7 @@ class Retriever:
                 expansions=tuple(expansions),
                 searched_query=searched,
                 plain_words=held_in(said, self.chunks[cid].term_text),
+                similar_question=similar.get(cid),
             )
             for rank, (cid, score) in enumerate(scored, start=1)
         ]

@@ -263,8 +263,9 @@ class VectorStore:
                 f"Chroma のコレクションを読めません: {self.collection_name}",
                 f"cannot read Chroma collection {self.collection_name}: {type(exc).__name__}: {exc}",
             ) from exc
-        vectors = np.asarray(rows, dtype=np.float32) if rows else np.zeros((0, 0), dtype=np.float32)
-        return ExactIndex(ids, vectors.reshape(len(ids), -1), metas)
+        if not ids:  # an empty collection (a corpus without expected questions, say)
+            return ExactIndex([], np.zeros((0, 1), dtype=np.float32), [])
+        return ExactIndex(ids, np.asarray(rows, dtype=np.float32).reshape(len(ids), -1), metas)
 
     def add(self, ids: Sequence[str], vectors: np.ndarray, metadatas: Sequence[dict[str, str]]) -> None:
         """Add vectors in batches (Chroma limits one call's size)."""

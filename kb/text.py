@@ -38,6 +38,36 @@ def normalize(text: str) -> str:
     return text.lower()
 
 
+def normalized_with_map(text: str, collapse_spaces: bool = False) -> tuple[str, list[int]]:
+    """``text`` NFKC-folded and lower-cased character by character, and for each output character
+    the index in ``text`` it came from. ``collapse_spaces``: also turn whitespace and control
+    characters into single spaces and drop leading ones, as :func:`normalize` does (which
+    normalises the whole string; the two differ only in rare combining sequences)."""
+    chars: list[str] = []
+    origin: list[int] = []
+    for i, ch in enumerate(text):
+        if collapse_spaces and (ch.isspace() or _CONTROL.fullmatch(ch)):
+            folded = " "
+        else:
+            folded = unicodedata.normalize("NFKC", ch).lower()
+        for c in folded:
+            if collapse_spaces and c == " " and (not chars or chars[-1] == " "):
+                continue
+            chars.append(c)
+            origin.append(i)
+    return "".join(chars), origin
+
+
+def find_normalized(text: str, needle: str) -> tuple[int, int] | None:
+    """Offsets in ``text`` of the first place whose :func:`normalize` form holds ``needle``
+    (already normalised), or None."""
+    folded, origin = normalized_with_map(text, collapse_spaces=True)
+    at = folded.find(needle) if needle else -1
+    if at < 0:
+        return None
+    return origin[at], origin[at + len(needle) - 1] + 1
+
+
 @lru_cache(maxsize=1)
 def tagger() -> fugashi.Tagger:
     """The shared MeCab tagger (unidic-lite)."""

@@ -15,7 +15,7 @@ from typing import Any
 
 from kb.corpus import Document
 from kb.errors import KBError
-from kb.text import query_terms
+from kb.text import normalized_with_map, query_terms
 
 KIND_LABELS = {
     "plan": "計画本文",
@@ -35,17 +35,6 @@ def esc(text: object) -> str:
 
 
 # --- highlighting -------------------------------------------------------------------------
-
-
-def _normalized_with_map(text: str) -> tuple[str, list[int]]:
-    """NFKC + lower-case text and, for each output character, the input index it came from."""
-    out: list[str] = []
-    origin: list[int] = []
-    for i, ch in enumerate(text):
-        norm = unicodedata.normalize("NFKC", ch).lower()
-        out.append(norm)
-        origin.extend([i] * len(norm))
-    return "".join(out), origin
 
 
 def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -75,7 +64,7 @@ def highlight_terms(text: str, terms: Sequence[str]) -> str:
     """Escape ``text`` and mark every occurrence of ``terms`` (matched after NFKC + lower-case)."""
     if not terms:
         return esc(text)
-    norm, origin = _normalized_with_map(text)
+    norm, origin = normalized_with_map(text)
     spans: list[tuple[int, int]] = []
     for term in terms:
         needle = unicodedata.normalize("NFKC", term).lower()
@@ -153,19 +142,32 @@ def plain_words_html(matches: Sequence[Any]) -> str:
     return f'<div class="searched plain-words">💬 言い換え / matched as: {pairs}</div>'
 
 
+def similar_question_html(match: Any) -> str:
+    """The passage's expected question closest to the query (kb/expected_questions.py)."""
+    if match is None:
+        return ""
+    return (
+        f'<div class="searched similar-question">❓ 想定質問 / similar question: {esc(match.question)}</div>'
+    )
+
+
 def _hit_html(h: Any, terms: Sequence[str]) -> str:
     kind = KIND_LABELS.get(h.kind, h.kind)
     weak = ' data-weak="true"' if getattr(h, "weak", False) else ""
     matches = getattr(h, "plain_words", ())
-    # The plan's term that the person said in other words is marked like a typed word.
+    similar = getattr(h, "similar_question", None)
+    # The plan's term that the person said in other words is marked like a typed word, and so
+    # are the words that answer the expected question the query resembles.
     terms = [*terms, *(m.term for m in matches)]
+    if similar is not None and similar.end > similar.start:
+        terms.append(h.text[similar.start : similar.end])
     return (
         f'<li class="hit" data-rank="{int(h.rank)}" data-chunk-id="{esc(h.chunk_id)}"{weak}>'
         f'<div class="hit-head"><span class="hit-rank">{int(h.rank)}</span> '
         f'<span class="hit-path">{esc(h.location)}</span>'
         f' <span class="badge">{esc(kind)}</span>'
         f' <span class="hit-score">score {float(h.score):.4f}</span></div>'
-        f"{plain_words_html(matches)}"
+        f"{plain_words_html(matches)}{similar_question_html(similar)}"
         f"{passage_div(highlight_terms(h.text, terms))}</li>"
     )
 

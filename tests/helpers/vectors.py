@@ -20,10 +20,17 @@ class ReusingEmbedder(Embedder):
     identical texts in many documents cost one embedding.
     """
 
-    def __init__(self, settings: Settings, inner: Embedder, known: dict[str, np.ndarray]) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        inner: Embedder,
+        known: dict[str, np.ndarray],
+        known_questions: dict[str, np.ndarray] | None = None,
+    ) -> None:
         super().__init__(settings)
         self._inner = inner
         self.known = known
+        self.known_questions = known_questions if known_questions is not None else {}
         self.computed = 0
 
     @property
@@ -39,6 +46,30 @@ class ReusingEmbedder(Embedder):
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         return np.stack([self.known[t] for t in texts])
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """A search's vector, from the inner embedder: ``computed`` counts what builds embed."""
+        return self._inner.embed_query(text)
+
+    def embed_queries(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
+        """The index's expected questions (embedded as queries), reused the same way."""
+        missing = [t for t in dict.fromkeys(texts) if t not in self.known_questions]
+        if missing:
+            for text, vector in zip(missing, super().embed_queries(missing, progress), strict=True):
+                self.known_questions[text] = vector
+            self.computed += len(missing)
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.stack([self.known_questions[t] for t in texts])
+
+
+def known_question_vectors(knowledge) -> dict[str, np.ndarray]:  # type: ignore[no-untyped-def]
+    """Every expected question's vector in an open KnowledgeBase, by question text."""
+    store = knowledge.retriever.question_store
+    exact = store.exact_index() if store is not None else None
+    if exact is None:
+        return {}
+    return {str(m["question"]): exact.vectors[row] for row, m in enumerate(exact.metadatas)}
 
 
 def known_vectors(knowledge, settings: Settings) -> dict[str, np.ndarray]:  # type: ignore[no-untyped-def]

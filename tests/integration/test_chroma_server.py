@@ -19,11 +19,11 @@ from typing import Any
 import numpy as np
 import pytest
 from helpers.servers import ServerError, chroma_executable, chroma_server
-from helpers.vectors import ReusingEmbedder, known_vectors
+from helpers.vectors import ReusingEmbedder, known_question_vectors, known_vectors
 
 from indexer.build import build_index
 from kb.config import Settings, load_settings
-from kb.knowledge import KnowledgeBase, sentence_collection
+from kb.knowledge import KnowledgeBase, question_collection, sentence_collection
 from kb.retrieve import Filters, Hit
 from kb.store import VectorStore
 
@@ -59,8 +59,13 @@ def chroma_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
 
 @pytest.fixture(scope="module")
 def reusing_embedder(base_settings: Settings, built_kb) -> ReusingEmbedder:  # type: ignore[no-untyped-def]
-    """Passage vectors of the embedded index by text, read back from its two collections."""
-    return ReusingEmbedder(base_settings, built_kb.retriever.embedder, known_vectors(built_kb, base_settings))
+    """Passage and question vectors of the embedded index by text, read back from its collections."""
+    return ReusingEmbedder(
+        base_settings,
+        built_kb.retriever.embedder,
+        known_vectors(built_kb, base_settings),
+        known_question_vectors(built_kb),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -163,14 +168,19 @@ def test_server_index_has_the_same_hits_as_embedded(
     served = KnowledgeBase.open(server_settings, reusing_embedder)
     collection = served.manifest.collection
     assert collection.startswith(f"{server_settings.collection}-")
-    # Both collections of the build live on the server, none in the index folder.
-    assert {collection, sentence_collection(collection)} <= _server_collections(chroma_port)
+    # The build's collections live on the server, none in the index folder.
+    assert _collections_of(collection) <= _server_collections(chroma_port)
     assert served.retriever.store is not None and served.retriever.sentence_store is not None
     assert served.retriever.store.count() == report.chunks
     assert served.retriever.sentence_store.count() == report.sentences
     assert not list(Path(server_settings.index_dir).rglob("chroma.sqlite3"))
 
     _assert_same_as_embedded(built_kb, served)
+
+
+def _collections_of(collection: str) -> set[str]:
+    """A build's collections: chunks, sentences, expected questions."""
+    return {collection, sentence_collection(collection), question_collection(collection)}
 
 
 def _ours(settings: Settings, port: int) -> set[str]:
@@ -188,21 +198,16 @@ def test_reindex_drops_the_older_builds_collections(
 
     # An unchanged corpus is not rebuilt: the server keeps the same collections.
     assert build_index(server_settings, reusing_embedder).unchanged
-    assert _ours(server_settings, chroma_port) == {old, sentence_collection(old)}
+    assert _ours(server_settings, chroma_port) == _collections_of(old)
 
-    # A re-index (forced here) writes a new build's two collections. The old build's stay while
+    # A re-index (forced here) writes a new build's collections. The old build's stay while
     # a replica has that build open, so its requests in flight still get answers.
     _client(chroma_port).get_or_create_collection("another_app")
     build_index(server_settings, reusing_embedder, rebuild=True)
     with KnowledgeBase.open(server_settings, reusing_embedder) as second:
         new = second.manifest.collection
     assert new != old
-    assert _ours(server_settings, chroma_port) == {
-        old,
-        sentence_collection(old),
-        new,
-        sentence_collection(new),
-    }
+    assert _ours(server_settings, chroma_port) == _collections_of(old) | _collections_of(new)
     assert not serving.is_current()
     assert serving.search(QUERIES[0], mode="hybrid", k=5) == before
     serving.close()
@@ -212,6 +217,6 @@ def test_reindex_drops_the_older_builds_collections(
     assert reusing_embedder.computed == 0
     served = KnowledgeBase.open(server_settings, reusing_embedder)
     newest = served.manifest.collection
-    assert _ours(server_settings, chroma_port) == {newest, sentence_collection(newest)}
+    assert _ours(server_settings, chroma_port) == _collections_of(newest)
     assert "another_app" in _server_collections(chroma_port)
     _assert_same_as_embedded(built_kb, served)

@@ -141,3 +141,33 @@ def test_plain_words_report_and_a_broken_thesaurus(tmp_path) -> None:  # type: i
     assert broken.returncode == 2 and "1 行目" in broken.stderr and "line 1" in broken.stderr
     bad_top = subprocess.run([*cmd[:-1], "0"], capture_output=True, text=True, timeout=300, env=env)
     assert bad_top.returncode == 2 and "--top" in bad_top.stderr
+
+
+def test_expected_questions_report_and_a_broken_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`kb expected-questions` over the real corpus with a file of our own: the anchor no passage
+    holds, the passages without questions per document; a malformed line is exit 2 naming it."""
+    import os
+
+    mine = tmp_path / "mine.tsv"
+    mine.write_text(
+        "施設予約システムの提供開始\t体育館の予約はネットでできる？\n存在しない本文の抜き書き\tなにか？\n",
+        encoding="utf-8",
+    )
+    env = {**os.environ, "KB_EXPECTED_QUESTIONS_FILE": str(mine)}
+    cmd = [sys.executable, "-m", "kb.cli", "expected-questions", "--json", "--top", "3"]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["anchors"] == 2 and report["questions"] == 2
+    assert report["unused_anchors"] == ["存在しない本文の抜き書き"]
+    documents = report["documents"]
+    assert set(documents) == {"plan", "glossary", "national_strategies"}
+    # One plan passage holds the anchor; every other passage is without questions.
+    assert documents["plan"]["without"] == documents["plan"]["passages"] - 1
+    assert documents["glossary"]["without"] == documents["glossary"]["passages"]
+    assert len(report["passages_without"]) == 3
+    mine.write_text("施設予約システムの提供開始\n", encoding="utf-8")
+    broken = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
+    assert broken.returncode == 2 and "1 行目" in broken.stderr and "line 1" in broken.stderr
+    bad_top = subprocess.run([*cmd[:-1], "1001"], capture_output=True, text=True, timeout=300, env=env)
+    assert bad_top.returncode == 2 and "--top" in bad_top.stderr

@@ -279,3 +279,56 @@ def test_thesaurus_words_find_their_term_and_a_change_rebuilds(
     with pytest.raises(CorpusError, match="line 1"):
         build_index(small_settings, embedder)
     assert KnowledgeBase.open(small_settings, embedder).search("電子マネー", mode="keyword", k=1)
+
+
+def test_expected_questions_reach_their_passage_and_a_change_rebuilds(
+    small_settings: Settings, embedder: Embedder
+) -> None:
+    """A question in corpus/expected_questions.tsv lands on the chunk holding its anchor: its
+    words on the keyword side, its vector on the semantic side (raising that chunk's score), the
+    hit names it; the questions are part of the corpus hash and their vectors are reused."""
+    (small_settings.corpus_dir / "b.md").write_text(DOC_B, encoding="utf-8")
+    build_index(small_settings, embedder)
+    kb = KnowledgeBase.open(small_settings, embedder)
+    asked = "財布を忘れてもスマホで払える？"
+    before = {h.chunk_id: h.score for h in kb.search(asked, mode="semantic", k=3)}
+    other = "府内の自治体でデータをつなぐ仕組みは？"  # answered by b.md, which gets no questions
+    other_before = kb.search(other, mode="semantic", k=1)[0]
+    assert not any(h.similar_question for h in kb.search(asked, mode="semantic", k=3))
+    questions = small_settings.corpus_dir / "expected_questions.tsv"
+    questions.write_text(
+        "キャッシュレス決済を導入\t財布を忘れてもスマホで払える？\t小銭がなくても払える？\n"
+        "存在しない本文の抜き書き\t何かの質問ですか？\n",
+        encoding="utf-8",
+    )
+    assert kb.is_stale()
+    report = build_index(small_settings, embedder)
+    # Chunk and sentence vectors are reused; embedded now: the two questions whose anchor is found,
+    # and the sentences of the chunks without questions, which stand in for them.
+    assert not report.unchanged and report.expected_questions == 2
+    assert report.stand_in_questions >= 2 and report.embedded == 2 + report.stand_in_questions
+    assert report.expected_unused == ["存在しない本文の抜き書き"]
+    kb = KnowledgeBase.open(small_settings, embedder)
+    assert not kb.is_stale()
+    top = kb.search(asked, mode="semantic", k=1)[0]
+    assert "キャッシュレス決済を導入" in top.text and top.score > before[top.chunk_id]
+    match = top.similar_question
+    assert match is not None and match.question == "財布を忘れてもスマホで払える?"
+    assert match.cosine > 0.99 and top.text[match.start : match.end] == "キャッシュレス決済を導入"
+    # A passage without questions keeps its place (its sentences stand in); nothing is shown for it.
+    other_after = kb.search(other, mode="semantic", k=1)[0]
+    assert other_after.chunk_id == other_before.chunk_id and other_after.score >= other_before.score
+    assert other_after.similar_question is None
+    # The keyword side reads the question's words; the chunk's text stays the document's own.
+    assert "キャッシュレス" in kb.search("小銭がなくても", mode="keyword", k=1)[0].text
+    assert "小銭" not in top.text
+    # Their vectors are reused by text when something else changes.
+    (small_settings.corpus_dir / "plain_words.tsv").write_text(
+        "キャッシュレス決済\t電子マネー\n", encoding="utf-8"
+    )
+    assert build_index(small_settings, embedder).embedded == 0
+    # A broken file stops the build with the line to fix; the built index stays usable.
+    questions.write_text("キャッシュレス決済を導入\n", encoding="utf-8")
+    with pytest.raises(CorpusError, match="line 1"):
+        build_index(small_settings, embedder)
+    assert KnowledgeBase.open(small_settings, embedder).search("小銭がなくても", mode="keyword", k=1)

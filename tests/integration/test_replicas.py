@@ -33,7 +33,7 @@ from helpers.servers import (
     replica_env,
     replicas,
 )
-from helpers.vectors import ReusingEmbedder, known_vectors
+from helpers.vectors import ReusingEmbedder, known_question_vectors, known_vectors
 
 from indexer.build import build_index
 from kb.config import Settings, load_settings
@@ -116,7 +116,10 @@ def test_two_replicas_share_one_server_and_follow_a_reindex(
             }
             settings = load_settings(env=env)
             embedder = ReusingEmbedder(
-                settings, built_kb.retriever.embedder, known_vectors(built_kb, settings)
+                settings,
+                built_kb.retriever.embedder,
+                known_vectors(built_kb, settings),
+                known_question_vectors(built_kb),
             )
             first = build_index(settings, embedder)
             assert embedder.computed == 0 and first.chunks == len(built_kb.chunks)
