@@ -151,6 +151,9 @@ def test_the_search_page_shows_the_similar_question_and_marks_its_answer() -> No
 def test_a_chunk_without_questions_gets_its_sentences_as_stand_ins() -> None:
     chunk = _chunk("c9", "ORDEN は府内のデータ連携基盤です。\n自治体がデータをつなぎます。")
     units = stand_in_units([chunk], min_chars=8)
-    assert [u.question for u in units] == ["ORDEN は府内のデータ連携基盤です。", "自治体がデータをつなぎます。"]
+    assert [u.question for u in units] == [
+        "ORDEN は府内のデータ連携基盤です。",
+        "自治体がデータをつなぎます。",
+    ]
     assert all(u.stand_in and chunk.text[u.start : u.end] == u.question for u in units)
     assert [u.unit_id for u in units] == ["c9:s:0:20", "c9:s:21:35"]
