@@ -89,6 +89,7 @@ class BuildReport:
     expected_questions: int = 0  # question-chunk pairs indexed (kb/expected_questions.py)
     expected_unused: list[str] = field(default_factory=list)  # anchors no chunk holds
     stand_in_questions: int = 0  # sentences standing in for the questions a chunk lacks
+    documents_without_questions: list[str] = field(default_factory=list)  # none of their chunks has any
 
 
 def _fault(point: str) -> None:
@@ -326,6 +327,12 @@ def _build_locked(settings: Settings, embedder: Embedder, report: Progress, rebu
         plain_words_unused=unused,
         expected_questions=len(units) - stand_ins,
         stand_in_questions=stand_ins,
+        documents_without_questions=[
+            d.doc_id
+            for d in documents
+            if len(expected)
+            and not any(spots for c, spots in zip(chunks, anchors, strict=True) if c.doc_id == d.doc_id)
+        ],
         expected_unused=expected.unused_anchors(anchors),
         seconds=round(time.perf_counter() - started, 2),
         mean_chunk_chars=mean_chars,

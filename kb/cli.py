@@ -82,12 +82,12 @@ def cmd_index(args: argparse.Namespace) -> int:
             f"{len(unused)} thesaurus terms occur in no document (they do nothing): {listed}",
             file=sys.stderr,
         )
-    if report.stand_in_questions:
+    if report.documents_without_questions:
+        names = "、".join(report.documents_without_questions)
         print(
-            f"注意: 想定質問のない区画の文 {report.stand_in_questions} 件を代わりに使っています。"
-            "日常の言葉での質問にはその区画が見つかりにくくなります（`kb expected-questions`） / note: "
-            f"{report.stand_in_questions} sentences stand in for the expected questions some passages lack; "
-            "everyday-words questions find those passages less well (see `kb expected-questions`)",
+            f"注意: 想定質問のない文書があります: {names}。日常の言葉での質問には見つかりにくくなります"
+            "（`kb expected-questions` で一覧） / note: documents without expected questions: "
+            f"{names}; questions in everyday words find them less well (see `kb expected-questions`)",
             file=sys.stderr,
         )
     if report.expected_unused:

@@ -94,6 +94,27 @@ def _refuse_duplicate(corpus_dir: Path, sha256: str, path: Path) -> None:
         )
 
 
+def _without_questions(settings: Settings, text: str) -> list[str]:
+    """A warning when the corpus has expected questions and none is anchored in the new document:
+    its passages then rank below those with questions on everyday-words queries
+    (kb/expected_questions.py)."""
+    from kb.errors import CorpusError
+    from kb.expected_questions import load_expected_questions
+
+    try:
+        table = load_expected_questions(settings.expected_questions_path)
+    except CorpusError:
+        return []  # the build reports a broken file itself
+    if not len(table) or table.anchors_in(text):
+        return []
+    return [
+        "この資料には想定質問がありません。日常の言葉での質問には見つかりにくくなります"
+        "（`kb expected-questions` で一覧し、corpus/expected_questions.tsv に書き足せます） / "
+        "this document has no expected questions, so questions in everyday words find it less well "
+        "(list its passages with `kb expected-questions`, add questions to corpus/expected_questions.tsv)"
+    ]
+
+
 @contextmanager
 def _adding(index_dir: Path) -> Iterator[None]:
     """One ``kb add`` at a time per index (the duplicate check, the write and the build stay
@@ -181,6 +202,6 @@ def add_document(
         headings=headings,
         tables=tables,
         dropped_lines=extracted.dropped,
-        warnings=extracted.warnings,
+        warnings=[*extracted.warnings, *_without_questions(settings, text)],
         build=build,
     )

@@ -308,6 +308,7 @@ def test_expected_questions_reach_their_passage_and_a_change_rebuilds(
     assert not report.unchanged and report.expected_questions == 2
     assert report.stand_in_questions >= 2 and report.embedded == 2 + report.stand_in_questions
     assert report.expected_unused == ["存在しない本文の抜き書き"]
+    assert report.documents_without_questions == ["b"]  # b.md: no anchor in it
     kb = KnowledgeBase.open(small_settings, embedder)
     assert not kb.is_stale()
     top = kb.search(asked, mode="semantic", k=1)[0]

@@ -508,3 +508,24 @@ def test_wrapped_lines_join_and_headings_start_pages() -> None:
     assert "窓口の混雑も2.5倍に増えました。" in body  # a continuation, not a "2.5" heading
     assert headings == 1 and "\n## 1.2 今後の方針\n" in body  # a heading at the top of page 2
     assert body.index("対応を急ぎま") < body.index("<!-- page 2 -->") < body.index("## 1.2")
+
+
+def test_a_document_without_expected_questions_is_flagged(tmp_path: Path) -> None:
+    """When the corpus has expected questions, adding a document none of them is anchored in says
+    so: its passages rank below those with questions on everyday-words queries."""
+    from kb.ingest import add_document
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    _write_small_corpus(corpus)
+    (corpus / "expected_questions.tsv").write_text(
+        "公衆無線LANの設置場所\tWi-Fiが使える場所は増える？\n", encoding="utf-8"
+    )
+    settings = load_settings(env={}).replace(corpus_dir=corpus, index_dir=tmp_path / "index")
+    plain = tmp_path / "予定.txt"
+    plain.write_text("第1章 予定\n来年度は庁内の端末を更新します。\n", encoding="utf-8")
+    flagged = add_document(plain, settings, reindex=False)
+    assert any("想定質問がありません" in w and "no expected questions" in w for w in flagged.warnings)
+    answered = tmp_path / "会議.txt"
+    answered.write_text("第1章 会議\n公衆無線LANの設置場所を十か所増やします。\n", encoding="utf-8")
+    assert not any("想定質問" in w for w in add_document(answered, settings, reindex=False).warnings)
