@@ -14,7 +14,9 @@ holds the thesaurus in its keyword text); groups and cells as in colloquial_leve
 - both;
 - ``--drop-doc``: per document, its questions removed while the others keep theirs (a document
   added with ``kb add`` has none), with and without its sentences standing in for questions;
-  questions grouped by the document holding their evidence.
+  questions grouped by the document holding their evidence;
+- ``--sweep NAME=V1,V2``: the live index (exactly ``kb search``) with one setting varied;
+- ``--overlap``: near copies of the evaluation questions among the expected questions.
 Figures and conclusions: eval/experiments/expected_questions.md.
 """
 
@@ -98,6 +100,31 @@ def print_overlap(table: ExpectedQuestions) -> None:
         )
 
 
+def sweep_live(spec: str, split: str) -> int:
+    """One setting varied over the live index, as `kb search` runs it (questions included)."""
+    name, _, values = spec.partition("=")
+    settings = load_settings()
+    kb = KnowledgeBase.open(settings)
+    base = kb.retriever
+    evaluation = [q for q in load_question_file(DEFAULT_QUESTIONS, split=split) if q.answerable]
+    print(f"{'setting':32} {'mode':8} " + "  ".join(f"{g:>18}" for g in GROUPS))
+    for value in values.split(","):
+        varied = settings.replace(**{name: value})
+        retriever = Retriever(
+            kb.chunks,
+            base.keyword,
+            base.store,
+            base.embedder,
+            varied,
+            base.sentence_store,
+            base.plain_words,
+            base.question_store,
+        )
+        print_rows(f"{name}={value}", evaluate(retriever, evaluation), 32)
+        sys.stdout.flush()
+    return 0
+
+
 def evidence_doc(question: Question, chunks: list[Chunk]) -> str:
     """The document of the first chunk holding the question's evidence ("" when none does)."""
     for chunk in chunks:
@@ -113,6 +140,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default="")
     parser.add_argument("--index-dir", type=Path)
     parser.add_argument(
+        "--sweep",
+        default="",
+        help="NAME=V1,V2,...: the live index (questions included) with one setting varied, e.g. "
+        "adaptive_keyword_max=0.4,0.5,0.6",
+    )
+    parser.add_argument(
         "--overlap", action="store_true", help="near copies of evaluation questions, then stop"
     )
     parser.add_argument(
@@ -122,6 +155,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.overlap:
         print_overlap(load(args.files))
         return 0
+    if args.sweep:
+        return sweep_live(args.sweep, args.split)
     settings = load_settings()
     if args.index_dir:
         settings = settings.replace(index_dir=args.index_dir)
