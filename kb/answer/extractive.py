@@ -18,6 +18,7 @@ from kb.answer.terms import TermStats
 from kb.answer.types import Answer, Candidate, Citation, Draft
 from kb.answer.weights import AnswerWeights
 from kb.chunk import Chunk
+from kb.era import years_in
 from kb.retrieve import Hit
 from kb.text import normalize
 
@@ -44,6 +45,7 @@ def candidates(q: Question, hits: Sequence[Hit], stats: TermStats, w: AnswerWeig
     # their absence to mean anything, but a rare form that is present (「書かない」) is telling.
     select_terms = [*q.terms, *(v for v in q.verbs if stats.idf(v) and stats.df(v) > 0)]
     typed_question = q.qtype in ("number", "date", "who")
+    asked_years = years_in(q.query)  # 2024年度 or 令和6年度: a sentence naming that year is about it
     # What the passages say, as readable text: headings and quotable sentences (a diagram's word
     # list is not read as naming anything).
     quotable = [quotable_units(hit.text) for hit in hits]
@@ -76,6 +78,8 @@ def candidates(q: Question, hits: Sequence[Hit], stats: TermStats, w: AnswerWeig
             score += w.semantic_pick * semantic
             if q.ordinals and any(o in f"{norm} {normalize(label)} {own_headings}" for o in q.ordinals):
                 score += w.ordinal_bonus
+            if asked_years and asked_years & years_in(f"{quote} {label}"):
+                score += w.year_bonus
             score -= w.long_penalty if len(quote) > w.long_chars else 0.0  # long sentences make poor answers
             if q.qtype == "general" and stats.names_a_part(norm) and not asks_for_a_part(q):
                 score -= w.heading_penalty

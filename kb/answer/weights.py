@@ -45,6 +45,12 @@ class AnswerWeights:
     shape: float = 0.4
     focus_bonus: float = 0.1
     ordinal_bonus: float = 0.5  # the sentence or its heading names the asked 第N期 / 第N章
+    # The sentence (or its row label) names a year the question names, in either calendar
+    # (「2024年度から…」 → 「第3期（令和6年度から4年間）」). Dev (2026-11-28, session 6): 0.4-0.8 moved
+    # one western-year question's evidence into the answer, nothing else changed; 0.2 did nothing.
+    # 0.6, inside that range: the sentence naming the year then also wins over one about another
+    # period that shares a question term more (tests/unit/test_answer_choice.py).
+    year_bonus: float = 0.6
     long_penalty: float = 0.05
     long_chars: int = 200
     # A sentence that is one of the corpus's headings (「取組2-4 SaaS、…の活用促進」, repeated as the

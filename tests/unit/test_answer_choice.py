@@ -101,6 +101,29 @@ def test_a_heading_repeated_in_the_text_is_not_chosen_over_what_it_heads() -> No
     assert choose(candidates(q, hits, stats, plain), plain)[0].quote == HEADING
 
 
+# -- a question naming a year prefers the sentence naming it, in either calendar ------------------
+
+PERIODS = _chunk(
+    "periods",
+    "その後、情報通信技術の進展を踏まえ、さらなる「市民への行政サービスの向上」と「行政事務の効率化」を"
+    "実現するため、平成23年度からの5年間を計画期間とする『枚方市情報化基本計画』（以下、「前計画」という）"
+    "を策定し、取り組みを進めてきました。\n\n"
+    "前章の基本目標を受け、第3期（令和6年度から4年間）に取り組む情報化の方向性を示します。",
+    "第1章 計画の概要",
+)
+
+
+def test_a_question_naming_a_year_prefers_the_sentence_naming_it() -> None:
+    q = analyse("2024年度から始まる取り組みの期間は？")
+    hits, stats = [Hit(1, 1.0, PERIODS)], TermStats([PERIODS])
+    assert choose(candidates(q, hits, stats, AnswerWeights()), AnswerWeights())[0].quote.startswith(
+        "前章の基本目標"
+    )
+    # without the rule, the longer sentence about the previous plan's period comes first
+    plain = AnswerWeights(year_bonus=0.0)
+    assert choose(candidates(q, hits, stats, plain), plain)[0].quote.startswith("その後")
+
+
 # -- a figure's box label (【基本目標3】) names the line under it --------------------------------
 
 GOALS = _chunk(
