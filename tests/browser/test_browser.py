@@ -315,6 +315,9 @@ def test_script_is_shown_as_text(desktop: Any) -> None:
 def test_all_tabs_are_reachable_and_the_page_is_compact(page: Any) -> None:
     """Issue 7: on a phone every tab is a visible button (none behind 「…」) and the page is short."""
     tabs = page.get_by_role("tab")
+    # The status can say ready a moment before the tab bar is drawn (seen once under load, both
+    # sizes): wait for the bar, then read it. tabs.all() itself does not wait.
+    page.wait_for_function(f"document.querySelectorAll('[role=tab]').length >= {len(TAB_NAMES)}")
     assert [t.inner_text().replace("\n", " ").replace("  ", " ") for t in tabs.all()] == TAB_NAMES
     assert all(t.is_visible() for t in tabs.all())
     limit = 1400 if page.size_name == "phone" else 1100
