@@ -46,7 +46,7 @@ from indexer.reuse import intact, previous_build, previous_question_vectors, pre
 from kb import __version__
 from kb.chunk import Chunk, Sentence, chunk_documents, chunk_sentences
 from kb.config import Settings
-from kb.corpus import corpus_hash, load_corpus
+from kb.corpus import Document, corpus_hash, load_corpus
 from kb.embed import Embedder
 from kb.errors import KBError
 from kb.expected_questions import QuestionUnit, load_expected_questions, stand_in_units
@@ -133,6 +133,12 @@ def _question_metadata(unit: QuestionUnit) -> dict[str, Any]:
     }
 
 
+def _without_questions(documents: list[Document], chunks: list[Chunk], anchors: list[list[str]]) -> list[str]:
+    """The documents none of whose chunks holds an expected-question anchor."""
+    answered = {c.doc_id for c, spots in zip(chunks, anchors, strict=True) if spots}
+    return [d.doc_id for d in documents if d.doc_id not in answered]
+
+
 def _new_build_id() -> str:
     """Sortable and unique: UTC time, then random hex (also a valid Chroma collection suffix)."""
     return f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}-{uuid.uuid4().hex[:6]}"
@@ -214,12 +220,13 @@ def _build_locked(settings: Settings, embedder: Embedder, report: Progress, rebu
 
     # Expected questions are embedded as queries (a question is compared with a question), and
     # reused by their text.
-    units = expected.units(chunks)
+    # The question anchors each chunk holds; one no chunk holds does nothing, and the report says
+    # so, so that a stale anchor is seen.
+    anchors = [expected.anchors_in(c.text) for c in chunks]
+    units = expected.units(chunks, anchors)
     if units:  # chunks without questions get their sentences as stand-ins (stand_in_units)
-        answered = {u.chunk.chunk_id for u in units}
-        units += stand_in_units(
-            [c for c in chunks if c.chunk_id not in answered], settings.sentence_min_chars
-        )
+        bare = [c for c, spots in zip(chunks, anchors, strict=True) if not spots]
+        units += stand_in_units(bare, settings.sentence_min_chars)
     known = {} if rebuild else previous_question_vectors(settings, contract, previous)
     new_questions = [q for q in dict.fromkeys(u.question for u in units) if q not in known]
 
@@ -233,11 +240,10 @@ def _build_locked(settings: Settings, embedder: Embedder, report: Progress, rebu
     reused_questions = len({u.question for u in units}) - len(new_questions)
     stand_ins = sum(u.stand_in for u in units)
 
-    # The thesaurus terms and the question anchors each chunk holds; one no chunk holds does
-    # nothing, and the report says so, so that a mistyped term or a stale anchor is seen.
+    # The thesaurus terms each chunk holds; one no chunk holds does nothing, and the report says
+    # so, so that a mistyped term is seen.
     held = [plain_words.terms_in(c.term_text) for c in chunks]
     unused = plain_words.unused_terms(held)
-    anchors = [expected.anchors_in(c.text) for c in chunks]
 
     build_id = _new_build_id()
     build = builds_dir(index_dir) / build_id
@@ -327,12 +333,7 @@ def _build_locked(settings: Settings, embedder: Embedder, report: Progress, rebu
         plain_words_unused=unused,
         expected_questions=len(units) - stand_ins,
         stand_in_questions=stand_ins,
-        documents_without_questions=[
-            d.doc_id
-            for d in documents
-            if len(expected)
-            and not any(spots for c, spots in zip(chunks, anchors, strict=True) if c.doc_id == d.doc_id)
-        ],
+        documents_without_questions=_without_questions(documents, chunks, anchors) if len(expected) else [],
         expected_unused=expected.unused_anchors(anchors),
         seconds=round(time.perf_counter() - started, 2),
         mean_chunk_chars=mean_chars,

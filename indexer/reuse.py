@@ -84,6 +84,19 @@ def previous_vectors(
             store.close()
 
 
+def question_vectors(store: VectorStore) -> dict[str, np.ndarray]:
+    """An expected-question collection's vectors by question text (stand-in sentences included);
+    empty when it is too large to read whole (its questions are then embedded again)."""
+    exact = store.exact_index()
+    if exact is None:
+        return {}
+    return {
+        str(meta.get("question", "")): exact.vectors[row]
+        for row, meta in enumerate(exact.metadatas)
+        if meta.get("question")
+    }
+
+
 def previous_question_vectors(
     settings: Settings, contract: dict[str, Any], previous: tuple[Manifest, Path] | None
 ) -> dict[str, np.ndarray]:
@@ -97,14 +110,7 @@ def previous_question_vectors(
     try:
         old.check({key: contract[key] for key in EMBEDDING_KEYS}, only=EMBEDDING_KEYS)
         store = open_store(settings, folder, question_collection(old.collection))
-        exact = store.exact_index()  # None when too large to read whole: embed again
-        if exact is None:
-            return {}
-        return {
-            str(meta.get("question", "")): exact.vectors[row]
-            for row, meta in enumerate(exact.metadatas)
-            if meta.get("question")
-        }
+        return question_vectors(store)
     except Exception:  # no usable previous build (other settings, damaged, older layout): embed all
         return {}
     finally:

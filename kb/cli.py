@@ -12,10 +12,14 @@ import sys
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from kb.config import Settings, load_settings
 from kb.errors import KBError
+
+if TYPE_CHECKING:
+    from kb.chunk import Chunk
+    from kb.corpus import Document
 
 
 class _Bar:
@@ -173,22 +177,30 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_plain_words(args: argparse.Namespace) -> int:
+def _corpus_for_check(args: argparse.Namespace) -> tuple[Settings, list[Document], list[Chunk]]:
+    """Settings, documents and chunks as `kb index` would cut them, for the corpus-table checks
+    (`kb plain-words`, `kb expected-questions`); ``--top`` outside 1..1000 is an input error."""
     from kb.chunk import chunk_documents
     from kb.corpus import load_corpus
     from kb.errors import InvalidQueryError
-    from kb.plain_words import load_plain_words, uncovered_terms
 
     if not 1 <= args.top <= 1000:
         raise InvalidQueryError(
             "--top は 1〜1000 で指定してください", f"--top must be between 1 and 1000 (got {args.top})"
         )
     settings = _settings(args)
-    table = load_plain_words(settings.plain_words_path)
     documents, _ = load_corpus(settings.corpus_dir)
     chunks = chunk_documents(
         documents, settings.chunk_target_chars, settings.chunk_max_chars, settings.chunk_overlap_chars
     )
+    return settings, documents, chunks
+
+
+def cmd_plain_words(args: argparse.Namespace) -> int:
+    from kb.plain_words import load_plain_words, uncovered_terms
+
+    settings, _, chunks = _corpus_for_check(args)
+    table = load_plain_words(settings.plain_words_path)
     # Terms are looked for where the index looks (body and heading path); new words only in
     # bodies, since every heading path repeats its parents' words.
     unused = table.unused_terms(table.terms_in(c.term_text) for c in chunks)
@@ -213,22 +225,11 @@ def cmd_plain_words(args: argparse.Namespace) -> int:
 
 
 def cmd_expected_questions(args: argparse.Namespace) -> int:
-    from kb.chunk import chunk_documents
-    from kb.corpus import load_corpus
-    from kb.errors import InvalidQueryError
     from kb.expected_questions import load_expected_questions
 
-    if not 1 <= args.top <= 1000:
-        raise InvalidQueryError(
-            "--top は 1〜1000 で指定してください", f"--top must be between 1 and 1000 (got {args.top})"
-        )
-    settings = _settings(args)
+    settings, documents, chunks = _corpus_for_check(args)
     path = settings.expected_questions_path
     table = load_expected_questions(path)
-    documents, _ = load_corpus(settings.corpus_dir)
-    chunks = chunk_documents(
-        documents, settings.chunk_target_chars, settings.chunk_max_chars, settings.chunk_overlap_chars
-    )
     held = [table.anchors_in(c.text) for c in chunks]
     unused = table.unused_anchors(held)
     # Passages without questions rank below those with them on questions in everyday words

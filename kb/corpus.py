@@ -197,6 +197,30 @@ def load_document(path: Path) -> Document:
     )
 
 
+#: The largest thesaurus or expected-questions file read (kb/plain_words.py, kb/expected_questions.py).
+MAX_TABLE_BYTES = 5 * 1024 * 1024
+
+
+def read_table_file(path: Path, name_ja: str, name_en: str) -> str | None:
+    """The text of a corpus table file (the thesaurus, the expected questions), or None when no
+    file is there; a file too large or not UTF-8 is a CorpusError naming it."""
+    if not path.is_file():
+        return None
+    limit = MAX_TABLE_BYTES // 1024 // 1024
+    try:
+        if path.stat().st_size > MAX_TABLE_BYTES:
+            raise CorpusError(
+                f"{name_ja}が大きすぎます（{limit} MB まで）: {path}",
+                f"{name_en} too large (max {limit} MB): {path}",
+            )
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CorpusError(
+            f"{name_ja}を読めません（UTF-8 のテキストにしてください）: {path}",
+            f"cannot read the {name_en} (must be UTF-8 text): {path}: {exc}",
+        ) from exc
+
+
 def _int_or_none(value: str) -> int | None:
     return int(value) if value.strip().isdigit() else None
 

@@ -19,17 +19,17 @@ Measured in eval/experiments/expected_questions.md.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
 from kb.chunk import Chunk
+from kb.corpus import read_table_file
 from kb.errors import CorpusError
 from kb.text import find_normalized, normalize, sentence_units
 
 FILE_NAME = "expected_questions.tsv"
-MAX_FILE_BYTES = 5 * 1024 * 1024
 MIN_ANCHOR_CHARS = 6
 MAX_ANCHOR_CHARS = 60
 MAX_QUESTION_CHARS = 80
@@ -120,12 +120,15 @@ class ExpectedQuestions:
                 out.update(dict.fromkeys(questions))
         return list(out)
 
-    def units(self, chunks: Iterable[Chunk]) -> list[QuestionUnit]:
-        """Every (question, chunk holding its anchor) pair, in chunk order."""
+    def units(
+        self, chunks: Sequence[Chunk], held: Sequence[Sequence[str]] | None = None
+    ) -> list[QuestionUnit]:
+        """Every (question, chunk holding its anchor) pair, in chunk order; ``held``: the
+        :meth:`anchors_in` of each chunk, when the caller has them already."""
         out: list[QuestionUnit] = []
-        for chunk in chunks:
+        for chunk, anchors in zip(chunks, held or [self.anchors_in(c.text) for c in chunks], strict=True):
             seen: set[str] = set()  # a question under two anchors of one chunk is one unit
-            for anchor in self.anchors_in(chunk.text):
+            for anchor in anchors:
                 start, end = find_normalized(chunk.text, anchor) or (0, 0)
                 fresh = [q for q in self._questions[anchor] if q not in seen]
                 seen.update(fresh)
@@ -185,18 +188,9 @@ def parse_expected_questions(text: str, source: str = FILE_NAME) -> ExpectedQues
 
 def load_expected_questions(path: Path | None) -> ExpectedQuestions:
     """The file at ``path``; an empty table when the path is None or no file is there."""
-    if path is None or not path.is_file():
+    if (
+        path is None
+        or (text := read_table_file(path, "想定質問のファイル", "expected-questions file")) is None
+    ):
         return ExpectedQuestions()
-    try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise CorpusError(
-                f"想定質問のファイルが大きすぎます（{MAX_FILE_BYTES // 1024 // 1024} MB まで）: {path}",
-                f"expected-questions file too large (max {MAX_FILE_BYTES // 1024 // 1024} MB): {path}",
-            )
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CorpusError(
-            f"想定質問のファイルを読めません（UTF-8 のテキストにしてください）: {path}",
-            f"cannot read the expected-questions file (must be UTF-8 text): {path}: {exc}",
-        ) from exc
     return parse_expected_questions(text, path.name)

@@ -26,11 +26,11 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+from kb.corpus import read_table_file
 from kb.errors import CorpusError
 from kb.text import morphemes, normalize, word_tokens
 
 FILE_NAME = "plain_words.tsv"
-MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_ALIAS_CHARS = 40
 
 
@@ -197,18 +197,6 @@ def parse_plain_words(text: str, source: str = FILE_NAME) -> PlainWords:
 
 def load_plain_words(path: Path | None) -> PlainWords:
     """The thesaurus at ``path``; an empty table when the path is None or no file is there."""
-    if path is None or not path.is_file():
+    if path is None or (text := read_table_file(path, "言い換え辞書", "thesaurus")) is None:
         return PlainWords()
-    try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise CorpusError(
-                f"言い換え辞書が大きすぎます（{MAX_FILE_BYTES // 1024 // 1024} MB まで）: {path}",
-                f"thesaurus too large (max {MAX_FILE_BYTES // 1024 // 1024} MB): {path}",
-            )
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CorpusError(
-            f"言い換え辞書を読めません（UTF-8 のテキストにしてください）: {path}",
-            f"cannot read the thesaurus (must be UTF-8 text): {path}: {exc}",
-        ) from exc
     return parse_plain_words(text, path.name)

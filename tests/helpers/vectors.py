@@ -3,10 +3,12 @@ again what the session's index already embedded (same texts, same model, same ve
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 
 import numpy as np
 
+from indexer.reuse import question_vectors
 from kb.chunk import chunk_sentences
 from kb.config import Settings
 from kb.embed import Embedder
@@ -37,15 +39,23 @@ class ReusingEmbedder(Embedder):
     def model(self):  # type: ignore[no-untyped-def]
         return self._inner.model
 
-    def embed_passages(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
-        missing = [t for t in dict.fromkeys(texts) if t not in self.known]
+    def _reused(
+        self,
+        texts: Sequence[str],
+        known: dict[str, np.ndarray],
+        embed: Callable[[Sequence[str]], np.ndarray],
+    ) -> np.ndarray:
+        """``texts``' vectors from ``known``, embedding (and remembering, counting) the rest."""
+        missing = [t for t in dict.fromkeys(texts) if t not in known]
         if missing:
-            for text, vector in zip(missing, super().embed_passages(missing, progress), strict=True):
-                self.known[text] = vector
+            known.update(zip(missing, embed(missing), strict=True))
             self.computed += len(missing)
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        return np.stack([self.known[t] for t in texts])
+        return np.stack([known[t] for t in texts])
+
+    def embed_passages(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
+        return self._reused(texts, self.known, partial(super().embed_passages, progress=progress))
 
     def embed_query(self, text: str) -> np.ndarray:
         """A search's vector, from the inner embedder: ``computed`` counts what builds embed."""
@@ -53,23 +63,13 @@ class ReusingEmbedder(Embedder):
 
     def embed_queries(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
         """The index's expected questions (embedded as queries), reused the same way."""
-        missing = [t for t in dict.fromkeys(texts) if t not in self.known_questions]
-        if missing:
-            for text, vector in zip(missing, super().embed_queries(missing, progress), strict=True):
-                self.known_questions[text] = vector
-            self.computed += len(missing)
-        if not texts:
-            return np.zeros((0, self.dimension), dtype=np.float32)
-        return np.stack([self.known_questions[t] for t in texts])
+        return self._reused(texts, self.known_questions, partial(super().embed_queries, progress=progress))
 
 
 def known_question_vectors(knowledge) -> dict[str, np.ndarray]:  # type: ignore[no-untyped-def]
     """Every expected question's vector in an open KnowledgeBase, by question text."""
     store = knowledge.retriever.question_store
-    exact = store.exact_index() if store is not None else None
-    if exact is None:
-        return {}
-    return {str(m["question"]): exact.vectors[row] for row, m in enumerate(exact.metadatas)}
+    return question_vectors(store) if store is not None else {}
 
 
 def known_vectors(knowledge, settings: Settings) -> dict[str, np.ndarray]:  # type: ignore[no-untyped-def]
