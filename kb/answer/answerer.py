@@ -188,6 +188,10 @@ def _label(best: Candidate, w: AnswerWeights) -> tuple[str, str]:
         return "高", "質問の語句がすべて一致 / every term of the question matched"
     if best.lexical >= w.label_mid:
         return "中", "質問の語句の一部が一致 / some terms of the question matched"
+    if best.paraphrase:
+        return "低", (
+            f"言い換えの想定質問「{best.paraphrase}」に一致 / matched an expected question of the passage"
+        )
     return "低", "意味的に近い箇所のみ / only passages close in meaning"
 
 

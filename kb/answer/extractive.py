@@ -8,7 +8,7 @@ question terms), and the retrieval signals decide whether to answer at all.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from kb.answer import patterns as P
 from kb.answer.agreement import agrees, asks_for_a_part, figure_attached, named_period, names_subject
@@ -60,6 +60,11 @@ def candidates(q: Question, hits: Sequence[Hit], stats: TermStats, w: AnswerWeig
         # names an ordinal that every chunk of the plan would otherwise share.
         own_headings = normalize(" ".join(hit.chunk.heading_path))
         chunk_cov = stats.coverage(q.terms, normalize(hit.text), heading)
+        # The passage's expected question that says what the question says, in the words it uses:
+        # those words count as said by the sentences under the question's anchor.
+        paraphrase = _paraphrase(hit, w)
+        if paraphrase is not None:
+            chunk_cov_said = stats.coverage(q.terms, normalize(hit.text), heading, paraphrase.words)
         meaning = _rescaled(hit.sentence_cosine, w.sentence_floor, w.sentence_span)
         previous = stats.before.get(hit.chunk.chunk_id, "")
         for quote, label, follows in pairs:
@@ -67,8 +72,13 @@ def candidates(q: Question, hits: Sequence[Hit], stats: TermStats, w: AnswerWeig
             context, previous = (previous if follows else ""), norm
             typed, shape = answer_shape(q, norm, hit.kind)
             lexical = stats.coverage(q.terms, norm, label_n, heading)
+            said, cover, passage_cover = "", lexical, chunk_cov
+            if paraphrase is not None and paraphrase.holds(quote):
+                said = paraphrase.question
+                cover = stats.coverage(q.terms, norm, label_n, heading, paraphrase.words)
+                passage_cover = chunk_cov_said
             semantic = meaning if _is_best_sentence(hit, quote) else 0.0
-            support = max(0.5 * lexical + 0.5 * chunk_cov, w.semantic_support * semantic) if typed else 0.0
+            support = max(0.5 * cover + 0.5 * passage_cover, w.semantic_support * semantic) if typed else 0.0
             score = (
                 w.sentence * inherited(stats, select_terms, (norm, label_n), context, w)
                 + w.passage * chunk_cov
@@ -76,6 +86,7 @@ def candidates(q: Question, hits: Sequence[Hit], stats: TermStats, w: AnswerWeig
             )
             score += w.shape * shape + (w.focus_bonus if focus and focus in norm else 0.0)
             score += w.semantic_pick * semantic
+            score += w.sentence * w.paraphrase_pick * (cover - lexical)
             if q.ordinals and any(o in f"{norm} {normalize(label)} {own_headings}" for o in q.ordinals):
                 score += w.ordinal_bonus
             if asked_years and asked_years & years_in(f"{quote} {label}"):
@@ -92,8 +103,43 @@ def candidates(q: Question, hits: Sequence[Hit], stats: TermStats, w: AnswerWeig
                 if typed_question
                 else True
             )
-            out.append(Candidate(hit, quote, score, support, lexical, typed, agreeing))
+            out.append(
+                Candidate(
+                    hit,
+                    quote,
+                    score,
+                    support,
+                    lexical,
+                    typed,
+                    agreeing,
+                    paraphrase=said if cover > lexical else "",
+                )
+            )
     return out
+
+
+@dataclass(frozen=True)
+class _Paraphrase:
+    """A passage's expected question close to the asked one, and the excerpt that answers it."""
+
+    question: str
+    words: str  # the question, normalised: read as the asker's words for the anchor's sentence
+    anchor: str  # verbatim in the passage
+
+    def holds(self, quote: str) -> bool:
+        """Does the quoted sentence hold (part of) the anchor, or lie inside it?"""
+        a = self.anchor
+        edge = 12  # an anchor crossing a sentence boundary still marks both sentences
+        return a in quote or quote in a or (len(a) > edge and (a[:edge] in quote or a[-edge:] in quote))
+
+
+def _paraphrase(hit: Hit, w: AnswerWeights) -> _Paraphrase | None:
+    """The hit's closest expected question when it is a paraphrase of the question (cosine at
+    least ``w.paraphrase_cosine``), written by hand, and placed in the passage; else None."""
+    match = hit.similar_question
+    if match is None or match.stand_in or match.end <= match.start or match.cosine < w.paraphrase_cosine:
+        return None
+    return _Paraphrase(match.question, normalize(match.question), hit.text[match.start : match.end])
 
 
 def inherited(

@@ -7,10 +7,10 @@ reads; nothing downstream re-tokenises it.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from kb.answer import patterns as P
-from kb.text import morphemes, normalize
+from kb.text import Morpheme, morphemes, normalize
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,24 @@ class Question:
         return not self.focus or "".join(self.focus) in text or all(p in text for p in self.focus)
 
 
+#: Honorific prefixes: part of a noun (お知らせ), never a word of the question's own.
+_HONORIFIC = ("お", "ご", "御")
+
+
+def _words(text: str) -> list[Morpheme]:
+    """The question's words, with an honorific prefix and the verb stem it makes a noun of as one
+    noun: MeCab reads 「おくやみ窓口」 as お (prefix) + くやみ (悔やむ) + 窓口, which would leave the
+    question's subject to a one-character お (お知らせ, お問い合わせ, ご利用 alike)."""
+    words = morphemes(text)
+    out: list[Morpheme] = []
+    for w in words:
+        if out and out[-1].pos1 == "接頭辞" and w.pos1 == "動詞" and out[-1].surface in _HONORIFIC:
+            prefix = out.pop()
+            w = replace(w, surface=prefix.surface + w.surface, pos1="名詞", pos2="普通名詞", pos3="一般")
+        out.append(w)
+    return out
+
+
 def question_words(text: str) -> tuple[list[str], list[list[str]], list[str]]:
     """Content nouns, noun phrases (runs of nouns) and verb phrases of a question.
 
@@ -45,7 +63,7 @@ def question_words(text: str) -> tuple[list[str], list[list[str]], list[str]]:
     phrases: list[list[str]] = []
     verbs: list[str] = []
     run: list[str] = []
-    words = morphemes(text)
+    words = _words(text)
     for i, w in enumerate(words):
         surface = w.surface
         following = words[i + 1].surface if i + 1 < len(words) else ""
@@ -77,7 +95,7 @@ def question_words(text: str) -> tuple[list[str], list[list[str]], list[str]]:
                 nouns.append(surface)
             continue
         run.append(surface)
-        if len(surface) > 1 or surface.isalnum():
+        if (len(surface) > 1 or surface.isalnum()) and surface not in _HONORIFIC:
             nouns.append(surface)
     if run:
         phrases.append(run)
@@ -89,7 +107,7 @@ def noun_compounds(text: str) -> list[tuple[str, ...]]:
     more: 「電子入札システム」 → (電子, 入札, システム), 「スマート農業」 → (スマート, 農業) (an adjectival
     noun directly before a noun modifies it). Numbers, the asked slot (期限, 件数 …), frame words and
     the unit after a question word (何「年度」) are not words of what is asked about."""
-    words = morphemes(text)
+    words = _words(text)
     out: list[tuple[str, ...]] = []
     run: list[str] = []
     for i, w in enumerate(words):

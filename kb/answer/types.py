@@ -124,6 +124,9 @@ class Candidate:
     #: The sentence that led here by naming this one's numbered item (「取り組み3-1に掲げる…」),
     #: quoted after it so the answer shows the link; None for a sentence of the passages.
     via: tuple[Hit, str] | None = None
+    #: The passage's expected question, close to the asked one, whose words counted as this
+    #: sentence's (kb/expected_questions.py); "" when its own words were all that counted.
+    paraphrase: str = ""
 
     def quoted(self) -> list[tuple[Hit, str]]:
         """(passage, quote) pairs to cite for this candidate: itself, then what referred to it."""

@@ -112,4 +112,17 @@ class AnswerWeights:
     # question terms that sentence names at this share when sentences are chosen.
     inherited_share: float = 0.5
     list_item_chars: int = 80
+    # Paraphrase (extractive._paraphrase): when a passage's closest expected question (想定質問) is
+    # at least ``paraphrase_cosine`` close to the question, the question's terms that expected
+    # question uses count as said by the sentences under its anchor, for support and, at
+    # ``paraphrase_pick`` of ``sentence``, for the choice. 「住民票を取るときのお金、現金じゃなくても
+    # 大丈夫？」 ↔ 「住民票の手数料は現金以外でも払える?」: お金 and 大丈夫 are not the plan's words,
+    # 住民票 and 現金 are the expected question's. The label stays what the sentence's own words earn.
+    # Dev (2026-11-28, session 7; eval/experiments/answer_signals.md): colloquial declined
+    # 0.638 → 0.574, answered with evidence 10 → 14, plan-worded evidence in answer 240 → 243;
+    # one more colloquial unanswerable answered (a national statement on one-stop procedures for
+    # 「引っ越しの手続きって、ネットだけで全部終わる？」). Cosine 0.92-0.94 and pick 0.5-0.8 give the
+    # same figures; 0.90 answers a plan-worded unanswerable; pick 2 loses plan-worded evidence.
+    paraphrase_cosine: float = 0.93
+    paraphrase_pick: float = 0.8
     list_chars: int = 400

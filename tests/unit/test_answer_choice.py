@@ -15,6 +15,7 @@ from kb.answer.terms import TermStats
 from kb.chunk import Chunk
 from kb.config import Settings
 from kb.expand import Expansion
+from kb.expected_questions import QuestionMatch
 from kb.plain_words import PlainWords
 from kb.retrieve import Hit
 from kb.text import normalize
@@ -340,3 +341,49 @@ def test_a_question_about_a_kind_the_plan_never_names_is_declined_naming_the_wor
     retriever = _Retriever(0.88, [0.88, 0.85], synonyms=[synonym])
     answered = Answerer(_KB([ONLINE, REMOTE], hits, retriever), Settings()).answer(question)  # type: ignore[arg-type]
     assert answered.answerable and answered.citations[0].chunk_id == "online"
+
+
+# -- a passage's expected question that says what was asked lends it the asker's words ----------
+
+PAYMENTS = _chunk(
+    "payments",
+    "成果: 汎用的電子申請システムの導入・利用促進やぴったりサービスによる利用可能手続きの拡充、"
+    "軽自動車税関係手続きの電子化への対応など、行政手続きのオンライン化を進めてきました。\n\n"
+    "また、市税および保険料等を、スマートフォンアプリ等を利用し自宅にしながら納付できる仕組みや、"
+    "証明発行手数料および施設使用料等の支払い窓口においてキャッシュレス決済端末を導入し、"
+    "多様な支払方法の選択が可能な環境を構築しました。",
+    "2.2 枚方市の情報化の現状",
+)
+PAYMENTS_ANCHOR = "キャッシュレス決済端末を導入し、多様な支払方法の選択が可能な環境を構築しました"
+
+
+def _paid_hit(cosine: float, stand_in: bool = False) -> Hit:
+    start = PAYMENTS.text.index(PAYMENTS_ANCHOR)
+    match = QuestionMatch(
+        "住民票の手数料は現金以外でも払える？", cosine, start, start + len(PAYMENTS_ANCHOR), stand_in
+    )
+    return Hit(1, 1.0, PAYMENTS, similar_question=match)
+
+
+def test_an_expected_question_close_to_the_asked_one_lends_its_words_to_its_anchor() -> None:
+    q = analyse("住民票を取るときのお金、現金じゃなくても大丈夫？")
+    stats, w = TermStats([PAYMENTS]), AnswerWeights()
+    assert not any(stats.has(t, normalize(PAYMENTS.text)) for t in ("住民票", "現金"))
+    lent = candidates(q, [_paid_hit(0.95)], stats, w)
+    best = choose(lent, w)[0]
+    assert best.quote.startswith("市税および") and best.paraphrase.startswith("住民票の手数料")
+
+    # the label stays what the sentence's own words earn, and says where the support came from
+    def ask(hit: Hit) -> Any:
+        return Answerer(_KB([PAYMENTS], [hit], _Retriever(0.9)), Settings()).answer(q.query)  # type: ignore[arg-type]
+
+    answer = ask(_paid_hit(0.95))
+    assert answer.answerable and answer.citations[0].quote == best.quote
+    assert answer.confidence_label == "低" and "想定質問" in answer.confidence_reason
+    assert answer.answer.endswith("と書かれた箇所があります[1]。")
+    # below the paraphrase cosine, or from a stand-in sentence, nothing is lent
+    for hit in (_paid_hit(w.paraphrase_cosine - 0.01), _paid_hit(0.95, stand_in=True)):
+        plain = candidates(q, [hit], stats, w)
+        assert not any(c.paraphrase for c in plain)
+        assert max(c.support for c in plain) < max(c.support for c in lent)
+        assert not ask(hit).answerable

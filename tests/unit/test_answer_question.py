@@ -136,3 +136,12 @@ def test_a_who_question_needs_a_person_or_a_body() -> None:
     )[0]
     assert not answer_shape(q, normalize("マイナンバー制度全般の企画立案を一元化"), "glossary")[0]
     assert answer_shape(q, normalize("市長を本部長とする枚方市情報化推進本部を設置し"), "plan")[0]
+
+
+def test_an_honorific_prefix_and_the_verb_stem_it_makes_a_noun_of_are_one_word() -> None:
+    # MeCab reads おくやみ as お (prefix) + くやみ (悔やむ): the subject would be lost to a lone お
+    q = analyse("おくやみ窓口は予約が必要ですか")
+    assert "おくやみ" in q.terms and ("おくやみ", "窓口") in q.compounds
+    assert "お" not in q.terms
+    # before a noun the prefix is dropped, so the plan's 利用 matches the question's ご利用
+    assert analyse("ご利用できる時間は？").terms == ("利用", "時間")
