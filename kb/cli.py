@@ -68,14 +68,19 @@ def cmd_index(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(asdict(report), ensure_ascii=False, indent=2))
     else:
-        state = "変更なし / up to date" if report.unchanged else "更新しました / built"
-        print(
-            f"{state}: {report.documents} documents, {report.chunks} chunks "
-            f"+ {report.sentences} sentences + {report.expected_questions} expected questions "
-            f"({report.stand_in_questions} stand-in sentences) "
-            f"(vectors embedded {report.embedded}, reused {report.reused}), mean {report.mean_chunk_chars} chars, "
-            f"{report.seconds} s -> {report.index_dir}"
-        )
+        if report.unchanged:  # nothing was embedded: the counts of this run's work would all be 0
+            print(
+                f"変更なし / up to date: {report.documents} documents, {report.chunks} chunks, "
+                f"{report.seconds} s -> {report.index_dir}"
+            )
+        else:
+            print(
+                f"更新しました / built: {report.documents} documents, {report.chunks} chunks "
+                f"+ {report.sentences} sentences + {report.expected_questions} expected questions "
+                f"({report.stand_in_questions} stand-in sentences) "
+                f"(vectors embedded {report.embedded}, reused {report.reused}), "
+                f"mean {report.mean_chunk_chars} chars, {report.seconds} s -> {report.index_dir}"
+            )
     for skipped in report.skipped_files:
         print(f"警告 / warning: skipped {skipped}", file=sys.stderr)
     if report.plain_words_unused:

@@ -96,8 +96,23 @@ def names_subject(
     plan's デジタル推進員).
     """
     key = subject_key(q, stats)
-    if key is None:
+    return key is None or _named_where_used(key, sentence, context, passages, stats)
+
+
+def names_event(
+    q: Question, sentence: str, context: str, passages: str | Sequence[str], stats: TermStats
+) -> bool:
+    """Does a date question's sentence name the asked event (「公布されたのはいつ」 → 公布), where
+    the passages name it? A law's 施行 date does not answer when it was 公布."""
+    if q.qtype != "date":
         return True
+    return all(_named_where_used(e, sentence, context, passages, stats) for e in q.events)
+
+
+def _named_where_used(
+    key: str, sentence: str, context: str, passages: str | Sequence[str], stats: TermStats
+) -> bool:
+    """``key`` as words of the sentence or its context, unless no passage uses it."""
     pattern = spelled(key)
     texts = (passages,) if isinstance(passages, str) else passages
     if not any(stats.words(t).search(pattern) for t in texts if pattern.search(t)):

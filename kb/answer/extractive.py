@@ -11,7 +11,14 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 
 from kb.answer import patterns as P
-from kb.answer.agreement import agrees, asks_for_a_part, figure_attached, named_period, names_subject
+from kb.answer.agreement import (
+    agrees,
+    asks_for_a_part,
+    figure_attached,
+    named_period,
+    names_event,
+    names_subject,
+)
 from kb.answer.question import Question, answer_shape, question_words
 from kb.answer.quotes import piece_ends, quotable_sentences, quotable_units
 from kb.answer.terms import TermStats
@@ -100,6 +107,7 @@ def candidates(q: Question, hits: Sequence[Hit], stats: TermStats, w: AnswerWeig
                 agrees(q, norm, hit.kind, lexical, w)
                 and figure_attached(q, norm, hit.kind, stats)
                 and (named_period(q, norm) or names_subject(q, norm, f"{label_n} {heading}", passages, stats))
+                and (not w.date_event or names_event(q, norm, f"{label_n} {heading}", passages, stats))
                 if typed_question
                 else True
             )

@@ -30,6 +30,7 @@ class Question:
     subject: tuple[str, ...] = ()  # nouns of its noun phrases that name a thing, not the asked slot
     compounds: tuple[tuple[str, ...], ...] = ()  # noun compounds, as their words (電子, 入札, システム)
     listing: bool = False  # asks for several things (「どんな…がある？」): answered by a list
+    events: tuple[str, ...] = ()  # verbal nouns used as verbs (「公布された」「導入する」): what happened
 
     def focus_found(self, text: str) -> bool:
         return not self.focus or "".join(self.focus) in text or all(p in text for p in self.focus)
@@ -100,6 +101,18 @@ def question_words(text: str) -> tuple[list[str], list[list[str]], list[str]]:
     if run:
         phrases.append(run)
     return list(dict.fromkeys(nouns)), phrases, list(dict.fromkeys(verbs))
+
+
+def events(text: str) -> list[str]:
+    """The verbal nouns a question uses as verbs (「公布された」 → 公布, 「導入する」 → 導入): the event
+    a date question asks the date of."""
+    words = _words(text)
+    out = [
+        w.surface
+        for w, nxt in zip(words, words[1:], strict=False)
+        if w.pos3 == "サ変可能" and nxt.surface in ("する", "し", "さ", "でき", "され")
+    ]
+    return list(dict.fromkeys(out))
 
 
 def noun_compounds(text: str) -> list[tuple[str, ...]]:
@@ -181,6 +194,7 @@ def analyse(query: str, asked: str | None = None) -> Question:
         subject,
         tuple(noun_compounds(query)),
         qtype == "general" and bool(P.LIST_Q.search(own)),
+        tuple(events(query)),
     )
 
 

@@ -125,4 +125,9 @@ class AnswerWeights:
     # same figures; 0.90 answers a plan-worded unanswerable; pick 2 loses plan-worded evidence.
     paraphrase_cosine: float = 0.93
     paraphrase_pick: float = 0.8
+    # A date question's event (「公布されたのはいつ」 → 公布): where the passages name it, the sentence
+    # (or its label and headings) must too (agreement.names_event). Dev (session 7): one date
+    # question's evidence moved into the first line (a law's 公布 date over its 施行 date), nothing
+    # else changed.
+    date_event: bool = True
     list_chars: int = 400

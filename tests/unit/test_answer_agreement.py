@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kb.answer import AnswerWeights, analyse
-from kb.answer.agreement import agrees, figure_attached, names_subject, spelled, subject_key
+from kb.answer.agreement import agrees, figure_attached, names_event, names_subject, spelled, subject_key
 from kb.answer.extractive import candidates, choose
 from kb.answer.quotes import quotable_sentences
 from kb.answer.terms import TermStats
@@ -187,3 +187,35 @@ def test_a_question_about_the_part_itself_is_answered_by_its_heading() -> None:
     assert asks_for_a_part(analyse("取組1-2の名称"))
     assert not asks_for_a_part(analyse("取組2-3で期待する効果は何ですか？"))
     assert not asks_for_a_part(analyse("基本目標1では、どのような社会の実現に寄与するとしていますか？"))
+
+
+LAW = Chunk(
+    "law",
+    "ns",
+    "国の戦略",
+    "national_strategy",
+    ("2.1 国の動向", "地方公共団体情報システムの標準化に関する法律"),
+    0,
+    0,
+    "令和3年（2021年）9月に「地方公共団体情報システムの標準化に関する法律」が施行され、地方公共団体が"
+    "利用する基幹業務システムについて、標準化基準に準拠したシステムへ移行します。\n\n"
+    "地方公共団体情報システムの標準化を推進するために必要な事項を定めたもので、令和3年5月19日に公布されました。",
+)
+
+
+def test_a_date_question_needs_the_event_it_asks_about() -> None:
+    q = analyse("地方公共団体情報システムの標準化に関する法律が公布されたのはいつですか？")
+    assert q.events == ("公布",)
+    stats = TermStats([LAW])
+    enacted, published = (normalize(s) for s, _ in quotable_sentences(LAW.text))
+    passages = normalize(LAW.text)
+    assert not names_event(q, enacted, "", passages, stats)
+    assert names_event(q, published, "", passages, stats)
+    # passages that never name the event leave it to the other rules
+    assert names_event(q, enacted, "", enacted, stats)
+    chosen = choose(candidates(q, [Hit(1, 1.0, LAW)], stats, AnswerWeights()), AnswerWeights())
+    assert chosen[0].quote.endswith("令和3年5月19日に公布されました。")
+    off = AnswerWeights(date_event=False)
+    assert choose(candidates(q, [Hit(1, 1.0, LAW)], stats, off), off)[0].quote.startswith(
+        "令和3年（2021年）9月"
+    )
