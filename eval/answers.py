@@ -55,6 +55,8 @@ class AnswerRun:
     evidence_in_answer: bool = False
     evidence_in_first_line: bool = False
     subject_error: bool = False
+    #: declined, but the passage shown as related (or as a neighbour) holds an evidence span
+    evidence_when_declined: bool = False
 
 
 def check_answer(kb: KnowledgeBase, question: Question, answer: Any) -> tuple[bool, bool]:
@@ -108,6 +110,8 @@ def run_answers(
         elapsed = (time.perf_counter() - started) * 1000.0
         relevant, verbatim = check_answer(kb, q, answer)
         in_answer, in_first, subject = content_checks(q, answer)
+        shown = " ".join(c.quote for c in answer.citations)
+        declined_evidence = not answer.answerable and q.answerable and is_relevant(shown, q.evidence)
         runs.append(
             AnswerRun(
                 q,
@@ -119,6 +123,7 @@ def run_answers(
                 in_answer,
                 in_first,
                 subject,
+                declined_evidence,
             )
         )
     return runs
@@ -145,6 +150,7 @@ def summarise_answers(runs: Sequence[AnswerRun]) -> dict[str, Any]:
         "citation_correct": _rate([r.citation_relevant for r in answered]),
         "evidence_in_answer": _rate([r.evidence_in_answer for r in answered]),
         "evidence_in_first_line": _rate([r.evidence_in_first_line for r in answered]),
+        "evidence_when_declined": _rate([r.evidence_when_declined for r in answerable if r.abstained]),
         "subject_errors": sum(r.subject_error for r in unanswerable),
         "quotes_verbatim": _rate([r.quotes_verbatim for r in cited]),
         "latency_p50_ms": None if p50 is None else round(p50, 1),
@@ -167,6 +173,7 @@ def _record(run: AnswerRun) -> dict[str, Any]:
             "evidence_in_answer": run.evidence_in_answer,
             "evidence_in_first_line": run.evidence_in_first_line,
             "subject_error": run.subject_error,
+            "evidence_when_declined": run.evidence_when_declined,
         },
     }
 
@@ -223,7 +230,8 @@ def answer_metrics(runs: Sequence[AnswerRun], meta: dict[str, Any]) -> dict[str,
 
 def format_table(metrics: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     header = ["split", "n", "abstention (unans.)", "false abstention", "citation correct"]
-    header += ["evidence in answer", "evidence in 1st line", "subject errors", "quotes verbatim"]
+    header += ["evidence in answer", "evidence in 1st line", "declined, related shows evidence"]
+    header += ["subject errors", "quotes verbatim"]
     header += ["p50 ms", "p95 ms"]
     return header, [_row(split, s) for split, s in metrics["splits"].items()]
 
@@ -235,6 +243,7 @@ def _row(name: str, s: dict[str, Any]) -> list[str]:
         s["citation_correct"],
         s["evidence_in_answer"],
         s["evidence_in_first_line"],
+        s.get("evidence_when_declined"),
     ]
     cells = ["–" if v is None else f"{v:.3f}" for v in rates]
     lat = ["–" if v is None else f"{v:.1f}" for v in (s["latency_p50_ms"], s["latency_p95_ms"])]
@@ -264,7 +273,9 @@ def write_answer_report(metrics: dict[str, Any], runs: Sequence[AnswerRun], path
         "",
         "abstention: share of unanswerable questions declined. false abstention: share of answerable "
         "questions declined. citation correct: answered answerable questions with at least one cited "
-        "chunk containing an evidence span. quotes verbatim: answers whose every quote is an exact "
+        "chunk containing an evidence span. declined, related shows evidence: declined answerable "
+        "questions whose passage shown as related holds an evidence span. quotes verbatim: answers "
+        "whose every quote is an exact "
         "substring of its chunk. Latency per question, warm.",
         "",
         markdown_table(header, rows),

@@ -16,6 +16,7 @@ from kb.answer.extractive import (
     choose,
     confidence,
     list_items,
+    related_sentence,
     semantic_lead,
 )
 from kb.answer.followup import Turn, resolve
@@ -147,7 +148,7 @@ class Answerer:
                 confidence_reason=reason,
             )
         else:
-            answer = _abstention(q, cands, suggestions, score, note)
+            answer = _abstention(q, cands, suggestions, score, note, related_sentence(cands, w))
         return Draft(q, tuple(hits), answer, tuple(cands))
 
     def _missing_kind(self, q: Question, quotes: list[str]) -> str | None:
@@ -214,23 +215,33 @@ def answer_text(citations: Sequence[Citation], label: str, items: int = 0) -> st
 
 
 def _abstention(
-    q: Question, cands: Sequence[Candidate], suggestions: tuple[SectionRef, ...], score: float, note: str
+    q: Question,
+    cands: Sequence[Candidate],
+    suggestions: tuple[SectionRef, ...],
+    score: float,
+    note: str,
+    related: Candidate | None = None,
 ) -> Answer:
     """Decline; when only a figure about a neighbouring subject was found, say what is missing
-    and show that passage, labelled as something else."""
+    and show that passage, labelled as something else; else show the ``related`` sentence, if
+    any, labelled as not confirmed to answer."""
     neighbours = [c for c in cands if c.typed and not c.agrees and q.qtype in ("number", "date", "who")]
     if neighbours and q.focus:
         best = max(neighbours, key=lambda c: c.score)
-        related = cite([(best.hit, best.quote)])
+        neighbour = cite([(best.hit, best.quote)])
         city = P.CITY_Q.search(q.query) and not P.CITY_A.search(best.quote)
         template = P.NEIGHBOUR_CITY_TEXT if city else P.NEIGHBOUR_TEXT
         text = template.format(focus="".join(q.focus), asked=P.ASKED_MEASURE.get(q.qtype, ""))
         text += f"\n{P.NEIGHBOUR_LABEL}\n{with_marker(best.quote, 1)}"
-        return Answer(text, False, q.query, related, suggestions, score, note=note)
+        return Answer(text, False, q.query, neighbour, suggestions, score, note=note)
     text = P.ABSTAIN_TEXT
+    shown: tuple[Citation, ...] = ()
+    if related is not None:
+        shown = cite([(related.hit, related.quote)])
+        text += f"\n{P.RELATED_LABEL}\n{with_marker(related.quote, 1)}"
     if suggestions:
         text += "\n" + P.SUGGESTIONS_LABEL + "\n" + "\n".join(f"・{s.location}" for s in suggestions)
-    return Answer(text, False, q.query, (), suggestions, score, note=note)
+    return Answer(text, False, q.query, shown, suggestions, score, note=note)
 
 
 def _missing(q: Question, word: str, suggestions: tuple[SectionRef, ...], score: float, note: str) -> Answer:

@@ -69,7 +69,7 @@ def candidates(q: Question, hits: Sequence[Hit], stats: TermStats, w: AnswerWeig
         chunk_cov = stats.coverage(q.terms, normalize(hit.text), heading)
         # The passage's expected question that says what the question says, in the words it uses:
         # those words count as said by the sentences under the question's anchor.
-        paraphrase = _paraphrase(hit, w)
+        paraphrase = _paraphrase(hit, w.paraphrase_cosine)
         if paraphrase is not None:
             chunk_cov_said = stats.coverage(q.terms, normalize(hit.text), heading, paraphrase.words)
         meaning = _rescaled(hit.sentence_cosine, w.sentence_floor, w.sentence_span)
@@ -141,13 +141,32 @@ class _Paraphrase:
         return a in quote or quote in a or (len(a) > edge and (a[:edge] in quote or a[-edge:] in quote))
 
 
-def _paraphrase(hit: Hit, w: AnswerWeights) -> _Paraphrase | None:
+def _paraphrase(hit: Hit, min_cosine: float) -> _Paraphrase | None:
     """The hit's closest expected question when it is a paraphrase of the question (cosine at
-    least ``w.paraphrase_cosine``), written by hand, and placed in the passage; else None."""
+    least ``min_cosine``), written by hand, and placed in the passage; else None."""
     match = hit.similar_question
-    if match is None or match.stand_in or match.end <= match.start or match.cosine < w.paraphrase_cosine:
+    if match is None or match.stand_in or match.end <= match.start or match.cosine < min_cosine:
         return None
     return _Paraphrase(match.question, normalize(match.question), hit.text[match.start : match.end])
+
+
+def related_sentence(cands: Sequence[Candidate], w: AnswerWeights) -> Candidate | None:
+    """The sentence a declined question is shown as related (not as its answer), or None.
+
+    The best-scoring sentence under the anchor of an expected question close to the asked one
+    (cosine at least ``w.related_cosine``) in one of the top ``w.related_passages`` passages:
+    someone asked nearly this, and this is where the plan speaks of it. Nothing for a question
+    that matches no expected question that closely (粗大ごみの出し方).
+    """
+    found = [
+        c
+        for c in cands
+        if c.via is None
+        and c.hit.rank <= w.related_passages
+        and (p := _paraphrase(c.hit, w.related_cosine)) is not None
+        and p.holds(c.quote)
+    ]
+    return max(found, key=lambda c: c.score, default=None)
 
 
 def inherited(

@@ -236,6 +236,8 @@ NEIGHBOUR_CITY_TEXT = "計画書には枚方市の「{focus}」{asked}の記載�
 #: What a typed question asks about its subject: the plan may name the subject but not this.
 ASKED_MEASURE = {"date": "の時期", "number": "の数値", "who": "の担当・主体"}
 NEIGHBOUR_LABEL = "参考（質問とは別の事柄についての記載です）:"
+#: A declined question's closest passage: shown, never presented as the answer.
+RELATED_LABEL = "参考（答えとは確認できませんでしたが、近い内容の記載です）:"
 LOW_CONFIDENCE = "「{quote}」と書かれた箇所があります"
 #: The Western year kb.era.with_western writes after an era year in answer text (令和6年度（2024年度）):
 #: taken out again wherever answer text is compared with the plan's own words.

@@ -125,6 +125,13 @@ class AnswerWeights:
     # same figures; 0.90 answers a plan-worded unanswerable; pick 2 loses plan-worded evidence.
     paraphrase_cosine: float = 0.93
     paraphrase_pick: float = 0.8
+    # A declined question is shown the sentence under the anchor of an expected question at least
+    # ``related_cosine`` close, in the top ``related_passages`` passages, labelled as related, not
+    # as the answer (extractive.related_sentence). Dev (session 7): of the 27 declined colloquial
+    # answerable questions, 21 are shown one and 10 of those hold the evidence (0.90: 12 / 6;
+    # 0.92: 6 / 3); declined unanswerables are shown one in about half the cases, labelled.
+    related_cosine: float = 0.88
+    related_passages: int = 2
     # A date question's event (「公布されたのはいつ」 → 公布): where the passages name it, the sentence
     # (or its label and headings) must too (agreement.names_event). Dev (session 7): one date
     # question's evidence moved into the first line (a law's 公布 date over its 施行 date), nothing

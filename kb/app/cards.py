@@ -168,7 +168,12 @@ def turn_html(
         body += suggestions_html([s.location for s in answer.suggestions], suggestion_bodies)
     if cards:
         body += "".join(card_html(card, turn) for card in cards)
-    count = f"引用 {len(cards)} 件 / {len(cards)} sources" if cards else "引用なし / no sources"
+    if not cards:
+        count = "引用なし / no sources"
+    elif answer.answerable:
+        count = f"引用 {len(cards)} 件 / {len(cards)} sources"
+    else:  # a declined answer's passage is shown as related, never as its source
+        count = f"参考 {len(cards)} 件 / {len(cards)} related"
     return (
         f'<details class="turn" id="turn-{int(turn)}" data-turn="{int(turn)}" data-answerable="{state}"'
         f' data-count="{len(cards)}"><summary class="turn-head"><span class="turn-n">Q{int(turn)}</span> '

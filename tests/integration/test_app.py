@@ -101,6 +101,17 @@ def test_unanswerable_question_abstains_with_suggestions(client: Client) -> None
     assert 'class="suggestions"' in sources and "<details>" in sources  # related sections, readable
 
 
+def test_a_declined_question_shows_a_close_passage_as_related_not_as_a_source(client: Client) -> None:
+    """Declined, yet an expected question close to it (ビデオ通話 ↔ 画面越しに相談) shows its passage,
+    labelled as related: a card, counted as 参考, never as a source of an answer."""
+    chat, _, sources = ask(client, "支所から本庁の人とビデオ通話で相談できますか？")
+    answer = text_of(chat[-1])
+    assert 'data-answerable="false"' in sources and "確からしさ" not in sources
+    assert "参考（答えとは確認できませんでしたが" in answer and 'href="#cite-1-1"' in answer
+    assert "参考 1 件 / 1 related" in sources and 'id="cite-1-1"' in sources
+    assert "引用 1 件" not in sources
+
+
 def test_script_in_question_comes_back_escaped(client: Client) -> None:
     chat, _, sources = ask(client, "<script>alert(1)</script>書かない窓口とは？")
     user = text_of(chat[0])

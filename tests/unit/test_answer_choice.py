@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kb.answer import Answerer, AnswerWeights, analyse
+from kb.answer import patterns as P
 from kb.answer.agreement import missing_kind
 from kb.answer.extractive import candidates, choose, confidence, semantic_lead
 from kb.answer.question import answer_shape
@@ -387,3 +388,26 @@ def test_an_expected_question_close_to_the_asked_one_lends_its_words_to_its_anch
         assert not any(c.paraphrase for c in plain)
         assert max(c.support for c in plain) < max(c.support for c in lent)
         assert not ask(hit).answerable
+
+
+def test_a_declined_question_is_shown_the_sentence_of_a_close_expected_question_as_related() -> None:
+    q = analyse("住民票を取るときのお金、現金じゃなくても大丈夫？")
+    w = AnswerWeights()
+
+    def ask(hit: Hit) -> Any:
+        return Answerer(_KB([PAYMENTS], [hit], _Retriever(0.9)), Settings()).answer(q.query)  # type: ignore[arg-type]
+
+    # close enough to show, not to lend its words: declined, the anchor's sentence labelled as related
+    declined = ask(_paid_hit(w.paraphrase_cosine - 0.01))
+    assert not declined.answerable and not declined.confidence_label
+    assert declined.answer.startswith(P.ABSTAIN_TEXT)
+    assert P.RELATED_LABEL in declined.answer
+    assert [c.quote for c in declined.citations] == [_quote_under(PAYMENTS_ANCHOR)]
+    # a farther expected question, or a stand-in sentence, shows nothing
+    for hit in (_paid_hit(w.related_cosine - 0.01), _paid_hit(0.92, stand_in=True)):
+        plain = ask(hit)
+        assert not plain.answerable and not plain.citations and P.RELATED_LABEL not in plain.answer
+
+
+def _quote_under(anchor: str) -> str:
+    return next(quote for quote, _ in quotable_sentences(PAYMENTS.text) if anchor in quote)
