@@ -228,7 +228,8 @@ def confidence(
     - support: the best of ``cands`` — the answerer passes the sentences it will quote — that has
       the asked answer type (a date for いつ, a number with the asked counter for 何人/何件/料金…),
       mixed with its passage's coverage of question terms;
-    - focus: the question's last noun phrase (what is asked about) occurs in a top passage;
+    - focus: the question's last noun phrase (what is asked about) occurs in the passage of the
+      best of ``cands`` (``w.focus_elsewhere`` when only in another top passage);
     - known: share of question terms that occur anywhere in the corpus (「粗大ごみ」「ふるさと
       納税」 never do — off-topic questions use words the plan does not);
     - semantic: best cosine similarity, rescaled over the band the model actually uses.
@@ -242,6 +243,10 @@ def confidence(
     texts = [normalize(h.text + " " + h.section) for h in hits]
     # A naming question describes what it asks about in its own words: no phrase of it need occur.
     focus = 1.0 if q.naming or any(q.focus_found(t) for t in texts) else 0.0
+    # What is asked about should be where the answer is quoted from, not only in another passage.
+    if focus and not q.naming and cands:
+        quoted_from = normalize(cands[0].hit.text + " " + cands[0].hit.section)
+        focus = 1.0 if q.focus_found(quoted_from) else w.focus_elsewhere
     total = sum(stats.idf(t) for t in q.terms)
     unknown = sum(stats.idf(t) for t in q.terms if stats.df(t) == 0) / total if total else 0.0
     semantic = min(1.0, max(0.0, (cosine - w.semantic_floor) / w.semantic_span))

@@ -30,6 +30,11 @@ class AnswerWeights:
     # Confidence.
     support: float = 0.5
     focus: float = 0.2
+    # The focus counts in full only in the passage the answer quotes first; found only in another
+    # top passage it counts this much. Dev (session 7, answer_signals.md): 0.4-0.9 decline one more
+    # plan-worded unanswerable (「デジタル推進委員に応募するにはどうすればいい？」), nothing else moves; 0.25 also
+    # declines a plan-worded answerable; 1.0 is the old rule.
+    focus_elsewhere: float = 0.5
     known: float = 0.15
     semantic: float = 0.15
     # Cosine similarities of the default model (e5-small) for any Japanese pair sit in a

@@ -411,3 +411,21 @@ def test_a_declined_question_is_shown_the_sentence_of_a_close_expected_question_
 
 def _quote_under(anchor: str) -> str:
     return next(quote for quote, _ in quotable_sentences(PAYMENTS.text) if anchor in quote)
+
+
+def test_the_asked_thing_counts_in_full_only_in_the_passage_the_answer_quotes() -> None:
+    q = analyse("おくやみ窓口は予約が必要ですか")
+    assert q.focus == ("必要",)
+    quoted = _chunk("quoted", "おくやみ手続き窓口を設置しました。")
+    other = _chunk("other", "窓口の予約には事前の登録が必要です。")
+    hits = [Hit(1, 1.0, quoted), Hit(2, 0.9, other)]
+    stats, w = TermStats([quoted, other]), AnswerWeights()
+    picked = [c for c in candidates(q, hits, stats, w) if c.hit.chunk is quoted]
+    elsewhere = confidence(q, hits, picked, 0.88, stats, w)
+    full = confidence(q, hits, picked, 0.88, stats, AnswerWeights(focus_elsewhere=1.0))
+    assert round(full - elsewhere, 4) == round(w.focus * (1 - w.focus_elsewhere), 4) > 0
+    # quoted from the passage that holds it, it counts in full
+    own = [c for c in candidates(q, hits, stats, w) if c.hit.chunk is other]
+    assert confidence(q, hits, own, 0.88, stats, w) == confidence(
+        q, hits, own, 0.88, stats, AnswerWeights(focus_elsewhere=1.0)
+    )
