@@ -70,6 +70,8 @@ def candidates(q: Question, hits: Sequence[Hit], stats: TermStats, w: AnswerWeig
         # The passage's expected question that says what the question says, in the words it uses:
         # those words count as said by the sentences under the question's anchor.
         paraphrase = _paraphrase(hit, w.paraphrase_cosine)
+        # All but the same question as the expected one: its words also say what the answer is about.
+        agreeing_paraphrase = paraphrase is not None and paraphrase.cosine >= w.paraphrase_agree_cosine
         if paraphrase is not None:
             chunk_cov_said = stats.coverage(q.terms, normalize(hit.text), heading, paraphrase.words)
         meaning = _rescaled(hit.sentence_cosine, w.sentence_floor, w.sentence_span)
@@ -104,7 +106,7 @@ def candidates(q: Question, hits: Sequence[Hit], stats: TermStats, w: AnswerWeig
             # Agreement reads the sentence and its heading. With the whole passage (tried on dev),
             # near-miss questions were answered more often at the same false abstention.
             agreeing = (
-                agrees(q, norm, hit.kind, lexical, w)
+                agrees(q, norm, hit.kind, cover if said and agreeing_paraphrase else lexical, w)
                 and figure_attached(q, norm, hit.kind, stats)
                 and (named_period(q, norm) or names_subject(q, norm, f"{label_n} {heading}", passages, stats))
                 and (not w.date_event or names_event(q, norm, f"{label_n} {heading}", passages, stats))
@@ -131,6 +133,7 @@ class _Paraphrase:
     """A passage's expected question close to the asked one, and the excerpt that answers it."""
 
     question: str
+    cosine: float
     words: str  # the question, normalised: read as the asker's words for the anchor's sentence
     anchor: str  # verbatim in the passage
 
@@ -147,7 +150,9 @@ def _paraphrase(hit: Hit, min_cosine: float) -> _Paraphrase | None:
     match = hit.similar_question
     if match is None or match.stand_in or match.end <= match.start or match.cosine < min_cosine:
         return None
-    return _Paraphrase(match.question, normalize(match.question), hit.text[match.start : match.end])
+    return _Paraphrase(
+        match.question, match.cosine, normalize(match.question), hit.text[match.start : match.end]
+    )
 
 
 def related_sentence(cands: Sequence[Candidate], w: AnswerWeights) -> Candidate | None:

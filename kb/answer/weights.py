@@ -130,6 +130,12 @@ class AnswerWeights:
     # same figures; 0.90 answers a plan-worded unanswerable; pick 2 loses plan-worded evidence.
     paraphrase_cosine: float = 0.93
     paraphrase_pick: float = 0.8
+    # At ``paraphrase_agree_cosine`` (all but the same question) the lent words also count for a
+    # typed question's subject agreement: 「デジタル庁のトップは誰？」 is an expected question of
+    # 「組織の長を内閣総理大臣とし…」, whose words say 組織の長, not トップ. Dev (session 7): no change
+    # at 0.93-0.99 (near-miss questions reach 0.978 against expected questions, but their figure or
+    # body is still checked by the other agreement rules).
+    paraphrase_agree_cosine: float = 0.97
     # A declined question is shown the sentence under the anchor of an expected question at least
     # ``related_cosine`` close, in the top ``related_passages`` passages, labelled as related, not
     # as the answer (extractive.related_sentence). Dev (session 7): of the 27 declined colloquial

@@ -429,3 +429,29 @@ def test_the_asked_thing_counts_in_full_only_in_the_passage_the_answer_quotes() 
     assert confidence(q, hits, own, 0.88, stats, w) == confidence(
         q, hits, own, 0.88, stats, AnswerWeights(focus_elsewhere=1.0)
     )
+
+
+AGENCY = _chunk(
+    "agency",
+    "内閣直属。組織の長を内閣総理大臣とし、デジタル大臣、副大臣、大臣政務官、特別職のデジタル監、"
+    "デジタル審議官 他を置く。",
+    "2.1 国のICT戦略動向等",
+    "デジタル庁",
+    kind="national_strategy",
+)
+
+
+def test_an_expected_question_asked_all_but_word_for_word_answers_a_who_question() -> None:
+    anchor = "組織の長を内閣総理大臣とし"
+    start = AGENCY.text.index(anchor)
+
+    def ask(cosine: float) -> Any:
+        match = QuestionMatch("デジタル庁のトップは誰？", cosine, start, start + len(anchor))
+        hit = Hit(1, 1.0, AGENCY, similar_question=match)
+        return Answerer(_KB([AGENCY], [hit], _Retriever(0.9)), Settings()).answer("デジタル庁のトップは誰？")  # type: ignore[arg-type]
+
+    w = AnswerWeights()
+    answered = ask(w.paraphrase_agree_cosine)
+    assert answered.answerable and "組織の長を内閣総理大臣とし" in answered.citations[0].quote
+    # a paraphrase, not the same question: the sentence does not say トップ, so no who-answer
+    assert not ask(w.paraphrase_agree_cosine - 0.02).answerable
