@@ -96,6 +96,7 @@ ORDINAL = re.compile(
 ITEM_REF = re.compile(r"取り?組み?\s*([0-9]+)\s*-\s*([0-9]+)(?![0-9])")
 WHO_Q = re.compile(
     r"誰(?!も|か)|だれ(?!も|か)|どなた|どこ(?!まで|でも|か(?!ら))|どの課|どの部|部署|担当(?![とにへ])|所管|省庁|発行元|どの機関|どの組織|名前"
+    r"|どの(会社|企業|メーカー|事業者|業者|ベンダー)"
 )
 
 # -- answers ----------------------------------------------------------------------------------
@@ -114,8 +115,13 @@ DATE_A = re.compile(
 #: A who question asking which body (どこが/どこの/どの課/部署/所管/省庁/発行元 …), not which person
 #: (誰) or where (どこに/どこで): answered only by a sentence that names a body.
 BODY_Q = re.compile(
-    r"どこ(?!まで|でも|か|に|で|へ|から)|どの(課|部|組織|機関|団体|省庁|会社)|部署|所管|省庁|発行元|主催|担当課"
+    r"どこ(?!まで|でも|か|に|で|へ|から)|どの(課|部|組織|機関|団体|省庁|会社|企業|メーカー|事業者|業者|ベンダー)|部署|所管|省庁|発行元|主催|担当課"
 )
+#: A which-department question (どの課, 担当課, どの部署): answered by a sentence naming a department
+#: (…課, …室, …部, …局, …センター, 図書館), not only a headquarters, a team or a council (本部,
+#: プロジェクトチーム, 協議会), which the plan names as the bodies departments take part in.
+DEPT_Q = re.compile(r"どの課|どこの課|何課|担当課|所管課|どの部署|どこの部署")
+DEPT_A = re.compile(r"[一-龥ァ-ヶー]+(課|室|(?<!本)部|局|センター)|図書館")
 #: A where question (どこに/どこで設置・実施): answered by a sentence naming a body or a place.
 PLACE_Q = re.compile(r"どこ(に|で)|場所")
 PLACE_A = re.compile(
@@ -140,8 +146,15 @@ PERSON_A = re.compile(
 #: the question names (「取組1-2の名称」).
 NAME_Q = re.compile(
     r"製品名|商品名|名称|名前|愛称|呼称|(サービス|システム|ツール|アプリ|ソフト)の?名(?!前|称)"
+    r"|どの(製品|商品|機種|ブランド|ソフト|ツール|アプリ|サービス|システム)"
 )
 NAME_A = re.compile(r"[「『]([^」』]{2,60})[」』]|([a-z][a-z0-9.\-]*[a-z0-9](?:\s?[a-z0-9][a-z0-9.\-]*)*)")
+#: Latin-letter words that name a kind of technology or a practice, not a product, a service or a
+#: body: 「…ICT基盤整備として…テレビ会議システムの導入」 names no product.
+GENERIC_LATIN = frozenset(
+    "ict it dx ai rpa ocr ai-ocr iot cio pc sns web gis ebpm saas paas iaas lan wan lgwan wi-fi "
+    "5g pdca kpi bpr edr ict化 it化 dx化 faq qr url api app os".split()
+)
 ORG_A = re.compile(
     r"[一-龥ァ-ヶー]+(課|部|室|局|省|庁|本部|委員会|センター|チーム|機構|協議会)|本部長|市長|大臣|cio"
 )

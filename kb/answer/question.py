@@ -217,7 +217,9 @@ def answer_shape(q: Question, sentence: str, kind: str) -> tuple[bool, float]:
         body = bool(P.BODY_A.search(sentence))
         # Which body: a sentence naming none (「事業者等との連携による…」) has no answer of that shape;
         # where: nor has one naming neither a body nor a place (「…コーナーを設置しました」).
-        if P.PLACE_Q.search(own):
+        if P.DEPT_Q.search(own):
+            ok = bool(P.DEPT_A.search(sentence))
+        elif P.PLACE_Q.search(own):
             ok = body or bool(P.PLACE_A.search(sentence))
         elif P.PERSON_Q.search(own):
             ok = body or bool(P.PERSON_A.search(sentence))
@@ -249,6 +251,8 @@ def names_a_name(q: Question, sentence: str) -> bool:
     asked = normalize(q.query)
     for m in P.NAME_A.finditer(sentence):
         name = (m.group(1) or m.group(2) or "").strip()
+        if m.group(2) and name in P.GENERIC_LATIN:
+            continue
         if name and name not in asked:
             return True
     return False

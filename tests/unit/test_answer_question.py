@@ -145,3 +145,32 @@ def test_an_honorific_prefix_and_the_verb_stem_it_makes_a_noun_of_are_one_word()
     assert "お" not in q.terms
     # before a noun the prefix is dropped, so the plan's 利用 matches the question's ご利用
     assert analyse("ご利用できる時間は？").terms == ("利用", "時間")
+
+
+def test_a_which_product_question_needs_a_name_not_a_technology_acronym() -> None:
+    from kb.answer.question import answer_shape
+
+    q = analyse("テレビ会議システムにはどの製品を導入しましたか？")
+    conference = normalize(
+        "ICT基盤整備として、職員の労働生産性の向上や業務効率化を進めるため、遠隔地とコミュニケーションの"
+        "取れるテレビ会議システムの導入、移動先でも業務が行えるモバイルワークの実現を行いました。"
+    )
+    assert not answer_shape(q, conference, "plan")[0]  # ICT names a kind of technology
+    portal = normalize("スマートフォンアプリ「ひらかたポータル」を導入しました。")
+    assert answer_shape(analyse("どのアプリを導入しましたか？"), portal, "plan")[0]
+    assert answer_shape(analyse("どのサービスと連携しますか？"), normalize("ORDENと連携します。"), "plan")[0]
+    # which company is a which-body question
+    assert analyse("どのメーカーの端末を使っていますか？").qtype == "who"
+
+
+def test_a_which_department_question_needs_a_department() -> None:
+    from kb.answer.question import answer_shape
+
+    q = analyse("DX推進プロジェクトチームにはどの課が参加していますか？")
+    team = normalize(
+        "令和4年度には、情報化推進本部の下に施策の調査、検討を行うDX推進プロジェクトチームを新たに設置しました。"
+    )
+    assert not answer_shape(q, team, "plan")[0]  # a headquarters and a team, no department
+    assert answer_shape(q, normalize("おくやみ手続き窓口の設置【地域サービス課】"), "plan")[0]
+    # a which-body question that is not about departments still takes the headquarters
+    assert answer_shape(analyse("プロジェクトチームはどこの下に設置された？"), team, "plan")[0]
