@@ -79,7 +79,7 @@ def candidates(q: Question, hits: Sequence[Hit], stats: TermStats, w: AnswerWeig
         for quote, label, follows in pairs:
             norm, label_n = normalize(quote), normalize(label)
             context, previous = (previous if follows else ""), norm
-            typed, shape = answer_shape(q, norm, hit.kind)
+            typed, shape = answer_shape(q, norm, hit.kind, label_n)
             lexical = stats.coverage(q.terms, norm, label_n, heading)
             said, cover, passage_cover = "", lexical, chunk_cov
             if paraphrase is not None and paraphrase.holds(quote):

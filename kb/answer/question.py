@@ -198,8 +198,9 @@ def analyse(query: str, asked: str | None = None) -> Question:
     )
 
 
-def answer_shape(q: Question, sentence: str, kind: str) -> tuple[bool, float]:
-    """(has the asked answer type, selection bonus) for a normalised sentence of a ``kind`` document."""
+def answer_shape(q: Question, sentence: str, kind: str, label: str = "") -> tuple[bool, float]:
+    """(has the asked answer type, selection bonus) for a normalised sentence of a ``kind`` document;
+    ``label`` is its row or box label (【基本目標2】), which can name the part a name question asks for."""
     if q.qtype == "date":
         ok = bool(P.DATE_A.search(sentence))
     elif q.qtype == "number":
@@ -231,7 +232,7 @@ def answer_shape(q: Question, sentence: str, kind: str) -> tuple[bool, float]:
         shape = (0.5 if kind == "glossary" else 0.0) + (0.5 if P.DEFINITION_A.search(sentence) else 0.0)
         return True, min(1.0, shape + (0.5 if P.DEFINES_A.search(sentence) else 0.0))
     elif q.qtype == "general" and P.NAME_Q.search(normalize(q.query)):
-        ok = names_a_name(q, sentence)
+        ok = names_a_name(q, sentence, label)
         return ok, 1.0 if ok else 0.0
     elif q.reason:
         return True, 1.0 if P.REASON_A.search(sentence) else 0.0
@@ -240,13 +241,14 @@ def answer_shape(q: Question, sentence: str, kind: str) -> tuple[bool, float]:
     return ok, 1.0 if ok else 0.0
 
 
-def names_a_name(q: Question, sentence: str) -> bool:
+def names_a_name(q: Question, sentence: str, label: str = "") -> bool:
     """Does a (normalised) sentence hold a name that a name question (製品名, 名称 …) asks for?
 
     A name the sentence quotes or writes in Latin letters, that the question does not already say;
-    or the numbered part the question names (「取組1-2の名称」 is answered by its heading).
+    or the numbered part the question names, in the sentence or its label (「取組1-2の名称」 is
+    answered by its heading, 「基本目標2の名称」 by the line under 【基本目標2】).
     """
-    if q.ordinals and any(o in sentence for o in q.ordinals):
+    if q.ordinals and any(o in f"{label} {sentence}" for o in q.ordinals):
         return True
     asked = normalize(q.query)
     for m in P.NAME_A.finditer(sentence):

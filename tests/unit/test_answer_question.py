@@ -125,6 +125,10 @@ def test_a_name_question_needs_a_name_in_the_sentence() -> None:
     assert not answer_shape(
         analyse("取組1-2の名称"), normalize("手続きに要する市民や事業者の負担低減"), "plan"
     )[0]
+    # … and the line a box label heads is the name of the part the label names
+    goal = normalize("安全で持続可能な情報化の取り組みを支えるICT基盤の強化")
+    assert answer_shape(analyse("基本目標2の名称"), goal, "plan", label="【基本目標2】")[0]
+    assert not answer_shape(analyse("基本目標2の名称"), goal, "plan", label="【基本目標3】")[0]
 
 
 def test_a_who_question_needs_a_person_or_a_body() -> None:
