@@ -149,8 +149,11 @@ NAME_Q = re.compile(
     r"|どの(製品|商品|機種|ブランド|ソフト|ツール|アプリ|サービス|システム)"
 )
 NAME_A = re.compile(r"[「『]([^」』]{2,60})[」』]|([a-z][a-z0-9.\-]*[a-z0-9](?:\s?[a-z0-9][a-z0-9.\-]*)*)")
-#: Latin-letter words that name a kind of technology or a practice, not a product, a service or a
-#: body: 「…ICT基盤整備として…テレビ会議システムの導入」 names no product.
+#: A name question asking for a product (どの製品, 製品名, どのアプリ …), not for the name of a
+#: part, a law or a network (名称: 「行政専用のネットワークの名称は？」 → LGWAN is an answer).
+PRODUCT_Q = re.compile(r"製品|商品|機種|ブランド|どの(ソフト|ツール|アプリ|サービス|システム)")
+#: Latin-letter words that name a kind of technology or a practice, not a product:
+#: 「…ICT基盤整備として…テレビ会議システムの導入」 names no product.
 GENERIC_LATIN = frozenset(
     "ict it dx ai rpa ocr ai-ocr iot cio pc sns web gis ebpm saas paas iaas lan wan lgwan wi-fi "
     "5g pdca kpi bpr edr ict化 it化 dx化 faq qr url api app os".split()

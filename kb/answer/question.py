@@ -253,8 +253,8 @@ def names_a_name(q: Question, sentence: str, label: str = "") -> bool:
     asked = normalize(q.query)
     for m in P.NAME_A.finditer(sentence):
         name = (m.group(1) or m.group(2) or "").strip()
-        if m.group(2) and name in P.GENERIC_LATIN:
-            continue
+        if m.group(2) and name in P.GENERIC_LATIN and P.PRODUCT_Q.search(asked):
+            continue  # asked for a product: ICT or AI names a kind of technology, not one
         if name and name not in asked:
             return True
     return False

@@ -128,7 +128,9 @@ def test_a_name_question_needs_a_name_in_the_sentence() -> None:
     # … and the line a box label heads is the name of the part the label names
     goal = normalize("安全で持続可能な情報化の取り組みを支えるICT基盤の強化")
     assert answer_shape(analyse("基本目標2の名称"), goal, "plan", label="【基本目標2】")[0]
-    assert not answer_shape(analyse("基本目標2の名称"), goal, "plan", label="【基本目標3】")[0]
+    first = normalize("あらゆる主体が便利さ・豊かさを享受できるデジタル社会の推進")
+    assert answer_shape(analyse("基本目標1の名称"), first, "plan", label="【基本目標1】")[0]
+    assert not answer_shape(analyse("基本目標2の名称"), first, "plan", label="【基本目標1】")[0]
 
 
 def test_a_who_question_needs_a_person_or_a_body() -> None:
@@ -163,6 +165,10 @@ def test_a_which_product_question_needs_a_name_not_a_technology_acronym() -> Non
     portal = normalize("スマートフォンアプリ「ひらかたポータル」を導入しました。")
     assert answer_shape(analyse("どのアプリを導入しましたか？"), portal, "plan")[0]
     assert answer_shape(analyse("どのサービスと連携しますか？"), normalize("ORDENと連携します。"), "plan")[0]
+    # asked for the name of a network, not a product, LGWAN is a name
+    lgwan = normalize("地方公共団体を相互に接続する行政専用のネットワーク（LGWAN）を利用します。")
+    assert answer_shape(analyse("行政専用のネットワークの名称は？"), lgwan, "plan")[0]
+    assert not answer_shape(analyse("行政専用のネットワークの製品名は？"), lgwan, "plan")[0]
     # which company is a which-body question
     assert analyse("どのメーカーの端末を使っていますか？").qtype == "who"
 
