@@ -72,8 +72,11 @@ def candidates(q: Question, hits: Sequence[Hit], stats: TermStats, w: AnswerWeig
         paraphrase = _paraphrase(hit, w.paraphrase_cosine)
         # All but the same question as the expected one: its words also say what the answer is about.
         agreeing_paraphrase = paraphrase is not None and paraphrase.cosine >= w.paraphrase_agree_cosine
-        if paraphrase is not None:
-            chunk_cov_said = stats.coverage(q.terms, normalize(hit.text), heading, paraphrase.words)
+        chunk_cov_said = (
+            stats.coverage(q.terms, normalize(hit.text), heading, paraphrase.words)
+            if paraphrase
+            else chunk_cov
+        )
         meaning = _rescaled(hit.sentence_cosine, w.sentence_floor, w.sentence_span)
         previous = stats.before.get(hit.chunk.chunk_id, "")
         for quote, label, follows in pairs:
@@ -81,11 +84,11 @@ def candidates(q: Question, hits: Sequence[Hit], stats: TermStats, w: AnswerWeig
             context, previous = (previous if follows else ""), norm
             typed, shape = answer_shape(q, norm, hit.kind, label_n)
             lexical = stats.coverage(q.terms, norm, label_n, heading)
-            said, cover, passage_cover = "", lexical, chunk_cov
+            cover, passage_cover = lexical, chunk_cov  # with the expected question's words lent
             if paraphrase is not None and paraphrase.holds(quote):
-                said = paraphrase.question
                 cover = stats.coverage(q.terms, norm, label_n, heading, paraphrase.words)
                 passage_cover = chunk_cov_said
+            lent = paraphrase is not None and cover > lexical
             semantic = meaning if _is_best_sentence(hit, quote) else 0.0
             support = max(0.5 * cover + 0.5 * passage_cover, w.semantic_support * semantic) if typed else 0.0
             score = (
@@ -106,7 +109,7 @@ def candidates(q: Question, hits: Sequence[Hit], stats: TermStats, w: AnswerWeig
             # Agreement reads the sentence and its heading. With the whole passage (tried on dev),
             # near-miss questions were answered more often at the same false abstention.
             agreeing = (
-                agrees(q, norm, hit.kind, cover if said and agreeing_paraphrase else lexical, w)
+                agrees(q, norm, hit.kind, cover if lent and agreeing_paraphrase else lexical, w)
                 and figure_attached(q, norm, hit.kind, stats)
                 and (named_period(q, norm) or names_subject(q, norm, f"{label_n} {heading}", passages, stats))
                 and (not w.date_event or names_event(q, norm, f"{label_n} {heading}", passages, stats))
@@ -122,7 +125,7 @@ def candidates(q: Question, hits: Sequence[Hit], stats: TermStats, w: AnswerWeig
                     lexical,
                     typed,
                     agreeing,
-                    paraphrase=said if cover > lexical else "",
+                    paraphrase=paraphrase.question if lent and paraphrase is not None else "",
                 )
             )
     return out
