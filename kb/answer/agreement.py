@@ -120,6 +120,19 @@ def _named_where_used(
     return any(stats.words(t).search(pattern) for t in (sentence, context) if pattern.search(t))
 
 
+def states_predicate(q: Question, texts: Sequence[str], stats: TermStats, w: AnswerWeights) -> bool:
+    """Does a sentence (with its label and headings, and the words an expected question lends it:
+    ``texts``, normalised) state what a general question asks of its topic (``Question.predicate``)?
+
+    「公共施設の公衆無線LANを利用するには、事前の登録が必要ですか？」 is not answered by the sentence
+    saying the LAN was installed: none of 事前, 登録, 必要 is there. At least ``w.predicate_coverage``
+    of the predicate's terms (IDF-weighted) must be.
+    """
+    if not q.predicate or w.predicate_coverage <= 0:
+        return True
+    return stats.coverage(q.predicate, *texts) >= w.predicate_coverage
+
+
 def named_period(q: Question, sentence: str) -> bool:
     """A date question naming a plan period (第3期) that the sentence names too."""
     return q.qtype == "date" and any(o in sentence for o in q.ordinals)

@@ -18,6 +18,7 @@ from kb.answer.agreement import (
     named_period,
     names_event,
     names_subject,
+    states_predicate,
 )
 from kb.answer.question import Question, answer_shape, question_words
 from kb.answer.quotes import piece_ends, quotable_sentences, quotable_units
@@ -114,7 +115,12 @@ def candidates(q: Question, hits: Sequence[Hit], stats: TermStats, w: AnswerWeig
                 and (named_period(q, norm) or names_subject(q, norm, f"{label_n} {heading}", passages, stats))
                 and (not w.date_event or names_event(q, norm, f"{label_n} {heading}", passages, stats))
                 if typed_question
-                else True
+                else states_predicate(
+                    q,
+                    (norm, label_n, heading, *((paraphrase.words,) if lent and paraphrase else ())),
+                    stats,
+                    w,
+                )
             )
             out.append(
                 Candidate(

@@ -79,6 +79,11 @@ MEASURE_NOUNS = frozenset(
     "人数 件数 台数 回数 頻度 金額 費用 予算 規模 場所 名前 名称 事業者 会社 メーカー 製品 製品名 "
     "メンバー リーダー 責任者".split()
 )
+#: The practical details a plan names a topic without (how to apply, what to prepare, the fee):
+#: asked with a question word, they must be in the sentence that answers (Question.predicate).
+PROCEDURE_NOUNS = frozenset(
+    "手続き 手続 手順 申請 準備 登録 申し込み 申込 申込み 方法 条件 要件 料金 費用 書類 対象 資格".split()
+)
 KANJI = re.compile(r"[一-龥々]")
 #: A word of kanji or katakana (入札, ストック): not a Latin name or a word of hiragana.
 KANJI_OR_KANA_WORD = re.compile(r"[一-龥々ァ-ヶー]{2,}")

@@ -31,6 +31,8 @@ class Question:
     compounds: tuple[tuple[str, ...], ...] = ()  # noun compounds, as their words (電子, 入札, システム)
     listing: bool = False  # asks for several things (「どんな…がある？」): answered by a list
     events: tuple[str, ...] = ()  # verbal nouns used as verbs (「公布された」「導入する」): what happened
+    #: The nouns after the question's topic (「…LINEは、」「…利用するには、」): what it asks of that topic.
+    predicate: tuple[str, ...] = ()
 
     def focus_found(self, text: str) -> bool:
         return not self.focus or "".join(self.focus) in text or all(p in text for p in self.focus)
@@ -101,6 +103,25 @@ def question_words(text: str) -> tuple[list[str], list[list[str]], list[str]]:
     if run:
         phrases.append(run)
     return list(dict.fromkeys(nouns)), phrases, list(dict.fromkeys(verbs))
+
+
+def predicate_words(text: str) -> list[str]:
+    """What the question asks of its topic: the content nouns after its last topic particle は.
+
+    A yes/no question keeps them all (「ひとり親相談LINEは、土日や夜間でも相談できますか」 → 土日, 夜間,
+    相談); a question with a question word keeps only the practical details it asks for
+    (「…を利用するには、どのような手続きが必要ですか」 → 手続き; not 「…はどのような役割を担う」, whose
+    役割 names the kind of answer). Empty without a topic.
+    """
+    words = _words(text)
+    cut = max((i for i, w in enumerate(words) if w.surface == "は" and w.pos2 == "係助詞"), default=None)
+    if cut is None:
+        return []
+    rest = "".join(w.space_before + w.surface for w in words[cut + 1 :])
+    nouns = [n for n in question_words(rest)[0] if n not in P.FRAME_NOUNS]
+    if any(w.surface.startswith(P.INTERROGATIVES) for w in words[cut + 1 :]):
+        return [n for n in nouns if n in P.PROCEDURE_NOUNS]
+    return nouns
 
 
 def events(text: str) -> list[str]:
@@ -195,6 +216,7 @@ def analyse(query: str, asked: str | None = None) -> Question:
         tuple(noun_compounds(query)),
         qtype == "general" and bool(P.LIST_Q.search(own)),
         tuple(events(query)),
+        tuple(predicate_words(query)),
     )
 
 

@@ -219,3 +219,39 @@ def test_a_date_question_needs_the_event_it_asks_about() -> None:
     assert choose(candidates(q, [Hit(1, 1.0, LAW)], stats, off), off)[0].quote.startswith(
         "令和3年（2021年）9月"
     )
+
+
+LAN = Chunk(
+    "lan",
+    "plan",
+    "計画",
+    "plan",
+    ("2.2 枚方市の情報化の現状",),
+    0,
+    0,
+    "公共施設で誰もが便利に情報を享受できる環境を提供するため、公衆無線LANを設置しました。\n\n"
+    "時間外勤務の事前申請の徹底と、端末の強制シャットダウンを行いました。",
+)
+
+
+def test_a_general_question_needs_what_it_asks_of_its_topic() -> None:
+    from kb.answer.agreement import states_predicate
+
+    stats, w = TermStats([LAN]), AnswerWeights()
+    installed, overtime = (normalize(s) for s, _ in quotable_sentences(LAN.text))
+    # yes/no: every noun after the topic
+    signup = analyse("公共施設の公衆無線LANを利用するには、事前の登録が必要ですか？")
+    assert signup.predicate == ("事前", "登録", "必要")
+    assert not states_predicate(signup, (installed,), stats, w)
+    overtime_q = analyse("時間外勤務は、事前に申請する必要がありますか？")
+    assert states_predicate(overtime_q, (overtime,), stats, w)
+    # with a question word: only the practical details, not the kind of answer
+    assert analyse("公衆無線LANを利用するには、どのような手続きが必要ですか？").predicate == ("手続き",)
+    assert analyse("DXフェローはどのような役割を担いますか？").predicate == ()
+    # without a topic, nothing is asked of one
+    assert analyse("公衆無線LANの登録方法").predicate == ()
+    # the rule decides which sentences may answer
+    cands = candidates(signup, [Hit(1, 1.0, LAN)], stats, w)
+    assert not any(c.agrees for c in cands if "公衆無線LAN" in c.quote)
+    off = AnswerWeights(predicate_coverage=0.0)
+    assert all(c.agrees for c in candidates(signup, [Hit(1, 1.0, LAN)], stats, off))

@@ -131,8 +131,16 @@ def _write(path: Path, items: list[dict]) -> Path:
 
 
 def test_focus_tag_counts(questions: list[dict]) -> None:
+    #: Batches written for the dev split only (more questions in the forms near misses take, while
+    #: the test split stays comparable across sessions): outside the 50/50 rule.
+    dev_only = {"batch6-blind"}
+
     def count(tag: str, split: str | None = None) -> int:
-        return sum(1 for q in questions if tag in q["tags"] and split in (None, q["split"]))
+        return sum(
+            1
+            for q in questions
+            if tag in q["tags"] and split in (None, q["split"]) and q.get("origin") not in dev_only
+        )
 
     assert count("colloquial") >= 84 and count("near_miss") >= 24 and count("western_year") >= 12
     for tag in ("colloquial", "near_miss", "western_year"):
