@@ -168,6 +168,15 @@ def test_a_why_question_prefers_a_sentence_that_gives_a_cause() -> None:
     assert answer_shape(q, plain, "plan") == (True, 0.0)
     assert not analyse("書面や対面が前提の手続きはどうしていく？").reason  # how, not why
     assert analyse("基本目標を見直した理由は？").reason
+    # a purpose question prefers the sentence that states the purpose
+    purpose = analyse("デジタル社会形成基本法は何を目的としていますか？")
+    assert purpose.reason
+    aim = normalize(
+        "国民の幸福な生活の実現に寄与することを目的として、国、地方公共団体及び事業者の責務を定めたもの。"
+    )
+    row = normalize("策定年月: 令和3年、国の指針・計画・戦略等: デジタル社会形成基本法・標準化法施行")
+    assert answer_shape(purpose, aim, "national_strategy") == (True, 1.0)
+    assert answer_shape(purpose, row, "national_strategy") == (True, 0.0)
 
 
 # -- an answer is as well supported as the sentences it quotes -----------------------------------
