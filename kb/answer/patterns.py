@@ -171,7 +171,9 @@ DEFINITION_A = re.compile(r"^[^。]{1,60}[:：]|のこと|を指す|をいう|�
 DEFINES_A = re.compile(r"定義")
 #: 「…の理由は？」「なぜ…」 ask for a cause; a sentence giving one says so (…ため、…から、…を踏まえ).
 REASON_Q = re.compile(r"理由|なぜ|何故|どうして(?!いく)|何のため|目的は|を目的|目的と|背景")
-REASON_A = re.compile(r"ため[、に]|ことから|(?<![0-9])から、|により|によって|を踏まえ|をふまえ|を受け|背景|を目的|目的と")
+REASON_A = re.compile(
+    r"ため[、に]|ことから|(?<![0-9])から、|により|によって|を踏まえ|をふまえ|を受け|背景|を目的|目的と"
+)
 
 # -- follow-ups -------------------------------------------------------------------------------
 FOLLOW_REFER = re.compile(
