@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kb.errors import CorpusError
+from kb.text import normalize
 
 #: Between the parts of a heading path as shown to people: 「第4章 … › 4.2 … › 取組1-2 …」.
 SECTION_SEPARATOR = " › "
@@ -219,6 +220,48 @@ def read_table_file(path: Path, name_ja: str, name_en: str) -> str | None:
             f"{name_ja}を読めません（UTF-8 のテキストにしてください）: {path}",
             f"cannot read the {name_en} (must be UTF-8 text): {path}: {exc}",
         ) from exc
+
+
+@dataclass(frozen=True)
+class KeyedTable:
+    """A corpus table file read into (key, values) entries in file order: the thesaurus (plan
+    term → aliases, kb/plain_words.py) and the expected questions (anchor → questions,
+    kb/expected_questions.py). Keys are normalised excerpts of the corpus."""
+
+    entries: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    text: str = ""  # the file as read ("" for an empty table): copied into builds, hashed
+
+    @property
+    def digest(self) -> str:
+        """Hash of the table's content; part of the corpus hash, so a change rebuilds the index."""
+        return hashlib.sha256(self.text.encode("utf-8")).hexdigest() if self.entries else ""
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    @property
+    def value_count(self) -> int:
+        return sum(len(values) for _, values in self.entries)
+
+    def keys_in(self, text: str) -> list[str]:
+        """The keys that ``text`` (a passage's body) contains, in file order."""
+        found = normalize(text)
+        return [key for key, _ in self.entries if key in found]
+
+    def values_of(self, keys: Iterable[str]) -> list[str]:
+        """The values of ``keys``, each once, in file order."""
+        held = set(keys)
+        out: dict[str, None] = {}
+        for key, values in self.entries:
+            if key in held:
+                out.update(dict.fromkeys(values))
+        return list(out)
+
+    def unused_keys(self, held: Iterable[Iterable[str]]) -> list[str]:
+        """The keys in none of ``held`` (the :meth:`keys_in` of each passage), in file order: such
+        a key does nothing, usually because it is mistyped or the corpus text changed."""
+        found = {key for keys in held for key in keys}
+        return [key for key, _ in self.entries if key not in found]
 
 
 def _int_or_none(value: str) -> int | None:

@@ -25,7 +25,7 @@ from functools import cached_property
 from pathlib import Path
 
 from kb.chunk import Chunk
-from kb.corpus import read_table_file
+from kb.corpus import KeyedTable, read_table_file
 from kb.errors import CorpusError
 from kb.text import find_normalized, normalize, sentence_units
 
@@ -88,37 +88,13 @@ class QuestionMatch:
 
 
 @dataclass(frozen=True)
-class ExpectedQuestions:
+class ExpectedQuestions(KeyedTable):
     """Anchors (normalised excerpts of the corpus) and their questions, in file order."""
 
-    entries: tuple[tuple[str, tuple[str, ...]], ...] = ()
-    text: str = ""  # the file as read: copied into builds, hashed
-
-    @property
-    def digest(self) -> str:
-        """Hash of the file's content; part of the corpus hash, so a change rebuilds the index."""
-        return hashlib.sha256(self.text.encode("utf-8")).hexdigest() if self.entries else ""
-
-    def __len__(self) -> int:
-        return len(self.entries)
-
-    @property
-    def question_count(self) -> int:
-        return sum(len(questions) for _, questions in self.entries)
-
-    def anchors_in(self, text: str) -> list[str]:
-        """The anchors ``text`` (a chunk's body) holds, in file order."""
-        found = normalize(text)
-        return [anchor for anchor, _ in self.entries if anchor in found]
-
-    def questions_of(self, anchors: Iterable[str]) -> list[str]:
-        """The questions of ``anchors``, each once, in file order."""
-        held = set(anchors)
-        out: dict[str, None] = {}
-        for anchor, questions in self.entries:
-            if anchor in held:
-                out.update(dict.fromkeys(questions))
-        return list(out)
+    question_count = KeyedTable.value_count
+    anchors_in = KeyedTable.keys_in  # the anchors a chunk's body holds
+    questions_of = KeyedTable.values_of
+    unused_anchors = KeyedTable.unused_keys  # anchors whose questions reach no passage
 
     def units(
         self, chunks: Sequence[Chunk], held: Sequence[Sequence[str]] | None = None
@@ -138,12 +114,6 @@ class ExpectedQuestions:
     @cached_property
     def _questions(self) -> dict[str, tuple[str, ...]]:
         return dict(self.entries)
-
-    def unused_anchors(self, held: Iterable[Iterable[str]]) -> list[str]:
-        """The anchors in none of ``held`` (the :meth:`anchors_in` of each chunk), in file order:
-        their questions reach no passage, usually because the corpus text changed."""
-        found = {anchor for anchors in held for anchor in anchors}
-        return [anchor for anchor, _ in self.entries if anchor not in found]
 
 
 def _problem(source: str, number: int, ja: str, en: str) -> CorpusError:

@@ -19,14 +19,13 @@ the index was built from.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from kb.corpus import read_table_file
+from kb.corpus import KeyedTable, read_table_file
 from kb.errors import CorpusError
 from kb.text import morphemes, normalize, word_tokens
 
@@ -56,43 +55,13 @@ def held_in(matches: Iterable[PlainWordMatch], text: str) -> tuple[PlainWordMatc
 
 
 @dataclass(frozen=True)
-class PlainWords:
+class PlainWords(KeyedTable):
     """Plan terms (normalised) and their aliases, in file order."""
 
-    entries: tuple[tuple[str, tuple[str, ...]], ...] = ()
-    text: str = ""  # the file as read ("" for an empty table): copied into builds, hashed
-
-    @property
-    def digest(self) -> str:
-        """Hash of the table's content; part of the corpus hash, so a change rebuilds the index."""
-        return hashlib.sha256(self.text.encode("utf-8")).hexdigest() if self.entries else ""
-
-    def __len__(self) -> int:
-        return len(self.entries)
-
-    @property
-    def alias_count(self) -> int:
-        return sum(len(aliases) for _, aliases in self.entries)
-
-    def unused_terms(self, held: Iterable[Iterable[str]]) -> list[str]:
-        """The terms in none of ``held`` (the :meth:`terms_in` of each passage), in table order:
-        such a term does nothing, usually because it is mistyped."""
-        found = {term for terms in held for term in terms}
-        return [term for term, _ in self.entries if term not in found]
-
-    def terms_in(self, text: str) -> list[str]:
-        """The table's terms that ``text`` contains, in table order."""
-        found = normalize(text)
-        return [term for term, _ in self.entries if term in found]
-
-    def aliases_of(self, terms: Iterable[str]) -> list[str]:
-        """The aliases of ``terms``, each once, in table order."""
-        held = set(terms)
-        out: dict[str, None] = {}
-        for term, aliases in self.entries:
-            if term in held:
-                out.update(dict.fromkeys(aliases))
-        return list(out)
+    alias_count = KeyedTable.value_count
+    terms_in = KeyedTable.keys_in  # the table's terms a text contains
+    aliases_of = KeyedTable.values_of
+    unused_terms = KeyedTable.unused_keys  # terms no passage holds
 
     def aliases_in(self, text: str) -> list[str]:
         """The aliases of every term that ``text`` contains."""
