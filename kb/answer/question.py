@@ -7,6 +7,7 @@ reads; nothing downstream re-tokenises it.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from kb.answer import patterns as P
@@ -62,11 +63,15 @@ def question_words(text: str) -> tuple[list[str], list[list[str]], list[str]]:
     Verb phrases keep their auxiliaries as written (「書かない」), because a coined phrase such as
     「書かない窓口」 is matched by its surface form, not by the lemma 書く.
     """
+    return _question_words(_words(text))
+
+
+def _question_words(words: Sequence[Morpheme]) -> tuple[list[str], list[list[str]], list[str]]:
+    """:func:`question_words` of a question already tagged (:func:`_words`)."""
     nouns: list[str] = []
     phrases: list[list[str]] = []
     verbs: list[str] = []
     run: list[str] = []
-    words = _words(text)
     for i, w in enumerate(words):
         surface = w.surface
         following = words[i + 1].surface if i + 1 < len(words) else ""
@@ -105,7 +110,7 @@ def question_words(text: str) -> tuple[list[str], list[list[str]], list[str]]:
     return list(dict.fromkeys(nouns)), phrases, list(dict.fromkeys(verbs))
 
 
-def predicate_words(text: str) -> list[str]:
+def predicate_words(words: Sequence[Morpheme]) -> list[str]:
     """What the question asks of its topic: the content nouns after its last topic particle は.
 
     A yes/no question keeps them all (「ひとり親相談LINEは、土日や夜間でも相談できますか」 → 土日, 夜間,
@@ -113,21 +118,18 @@ def predicate_words(text: str) -> list[str]:
     (「…を利用するには、どのような手続きが必要ですか」 → 手続き; not 「…はどのような役割を担う」, whose
     役割 names the kind of answer). Empty without a topic.
     """
-    words = _words(text)
     cut = max((i for i, w in enumerate(words) if w.surface == "は" and w.pos2 == "係助詞"), default=None)
     if cut is None:
         return []
-    rest = "".join(w.space_before + w.surface for w in words[cut + 1 :])
-    nouns = [n for n in question_words(rest)[0] if n not in P.FRAME_NOUNS]
+    nouns = [n for n in _question_words(words[cut + 1 :])[0] if n not in P.FRAME_NOUNS]
     if any(w.surface.startswith(P.INTERROGATIVES) for w in words[cut + 1 :]):
         return [n for n in nouns if n in P.PROCEDURE_NOUNS]
     return nouns
 
 
-def events(text: str) -> list[str]:
+def events(words: Sequence[Morpheme]) -> list[str]:
     """The verbal nouns a question uses as verbs (「公布された」 → 公布, 「導入する」 → 導入): the event
     a date question asks the date of."""
-    words = _words(text)
     out = [
         w.surface
         for w, nxt in zip(words, words[1:], strict=False)
@@ -136,12 +138,11 @@ def events(text: str) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def noun_compounds(text: str) -> list[tuple[str, ...]]:
+def noun_compounds(words: Sequence[Morpheme]) -> list[tuple[str, ...]]:
     """The compounds of a question that name a kind of thing, as their words of two characters or
     more: 「電子入札システム」 → (電子, 入札, システム), 「スマート農業」 → (スマート, 農業) (an adjectival
     noun directly before a noun modifies it). Numbers, the asked slot (期限, 件数 …), frame words and
     the unit after a question word (何「年度」) are not words of what is asked about."""
-    words = _words(text)
     out: list[tuple[str, ...]] = []
     run: list[str] = []
     for i, w in enumerate(words):
@@ -183,7 +184,8 @@ def analyse(query: str, asked: str | None = None) -> Question:
         qtype = "date"
     elif P.WHO_Q.search(own):
         qtype = "who"
-    nouns, phrases, verbs = question_words(query)
+    words = _words(query)  # tagged once: every reading below shares it
+    nouns, phrases, verbs = _question_words(words)
     ordinals = [re.sub(r"\s+", "", m) for m in P.ORDINAL.findall(normalize(query))]
     nouns = list(dict.fromkeys([*ordinals, *nouns]))
     # A one-character phrase (「市に」「気を付ける」) says too little to require it in a passage.
@@ -213,10 +215,10 @@ def analyse(query: str, asked: str | None = None) -> Question:
         reason,
         names,
         subject,
-        tuple(noun_compounds(query)),
+        tuple(noun_compounds(words)),
         qtype == "general" and bool(P.LIST_Q.search(own)),
-        tuple(events(query)),
-        tuple(predicate_words(query)),
+        tuple(events(words)),
+        tuple(predicate_words(words)),
     )
 
 
