@@ -375,6 +375,11 @@ def _paid_hit(cosine: float, stand_in: bool = False) -> Hit:
     return Hit(1, 1.0, PAYMENTS, similar_question=match)
 
 
+def _ask_paid(question: str, hit: Hit) -> Any:
+    """The answer over the payments passage alone, found as ``hit``."""
+    return Answerer(_KB([PAYMENTS], [hit], _Retriever(0.9)), Settings()).answer(question)  # type: ignore[arg-type]
+
+
 def test_an_expected_question_close_to_the_asked_one_lends_its_words_to_its_anchor() -> None:
     q = analyse("住民票を取るときのお金、現金じゃなくても大丈夫？")
     stats, w = TermStats([PAYMENTS]), AnswerWeights()
@@ -384,10 +389,7 @@ def test_an_expected_question_close_to_the_asked_one_lends_its_words_to_its_anch
     assert best.quote.startswith("市税および") and best.paraphrase.startswith("住民票の手数料")
 
     # the label stays what the sentence's own words earn, and says where the support came from
-    def ask(hit: Hit) -> Any:
-        return Answerer(_KB([PAYMENTS], [hit], _Retriever(0.9)), Settings()).answer(q.query)  # type: ignore[arg-type]
-
-    answer = ask(_paid_hit(0.95))
+    answer = _ask_paid(q.query, _paid_hit(0.95))
     assert answer.answerable and answer.citations[0].quote == best.quote
     assert answer.confidence_label == "低" and "想定質問" in answer.confidence_reason
     assert answer.answer.endswith("と書かれた箇所があります[1]。")
@@ -396,25 +398,22 @@ def test_an_expected_question_close_to_the_asked_one_lends_its_words_to_its_anch
         plain = candidates(q, [hit], stats, w)
         assert not any(c.paraphrase for c in plain)
         assert max(c.support for c in plain) < max(c.support for c in lent)
-        assert not ask(hit).answerable
+        assert not _ask_paid(q.query, hit).answerable
 
 
 def test_a_declined_question_is_shown_the_sentence_of_a_close_expected_question_as_related() -> None:
     q = analyse("住民票を取るときのお金、現金じゃなくても大丈夫？")
     w = AnswerWeights()
 
-    def ask(hit: Hit) -> Any:
-        return Answerer(_KB([PAYMENTS], [hit], _Retriever(0.9)), Settings()).answer(q.query)  # type: ignore[arg-type]
-
     # close enough to show, not to lend its words: declined, the anchor's sentence labelled as related
-    declined = ask(_paid_hit(w.paraphrase_cosine - 0.01))
+    declined = _ask_paid(q.query, _paid_hit(w.paraphrase_cosine - 0.01))
     assert not declined.answerable and not declined.confidence_label
     assert declined.answer.startswith(P.ABSTAIN_TEXT)
     assert P.RELATED_LABEL in declined.answer
     assert [c.quote for c in declined.citations] == [_quote_under(PAYMENTS_ANCHOR)]
     # a farther expected question, or a stand-in sentence, shows nothing
     for hit in (_paid_hit(w.related_cosine - 0.01), _paid_hit(0.92, stand_in=True)):
-        plain = ask(hit)
+        plain = _ask_paid(q.query, hit)
         assert not plain.answerable and not plain.citations and P.RELATED_LABEL not in plain.answer
 
 
