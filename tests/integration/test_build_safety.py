@@ -17,6 +17,7 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
 from collections import Counter
 from pathlib import Path
 
@@ -183,8 +184,10 @@ class Traffic:
                     if filters is not None:
                         assert all(filters.allows(kb.chunk(h.chunk_id)) for h in hits)  # type: ignore[arg-type]
                 self.served[kb.build_id] += 1
-            except Exception as exc:  # every failure is a finding
-                self.errors.append(f"{mode} {query}: {type(exc).__name__}: {exc}")
+            # Every failure is a finding; its traceback goes with it, so that a race seen once in
+            # a CI log can be traced.
+            except Exception as exc:
+                self.errors.append(f"{mode} {query}: {type(exc).__name__}: {exc}\n{traceback.format_exc()}")
             time.sleep(0.01)
 
 

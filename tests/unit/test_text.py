@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kb.text import char_bigrams, normalize, sentence_spans, word_tokens
+from kb.text import char_bigrams, morphemes, normalize, sentence_spans, word_tokens
 
 
 def test_nfkc_folds_width_and_case() -> None:
@@ -54,3 +56,29 @@ def test_sentence_spans_slice_back() -> None:
     assert [text[a:b] for a, b in spans] == sorted(
         {text[a:b] for a, b in spans}, key=text.index
     )  # no overlaps
+
+
+def test_morphemes_from_several_threads_match_one_thread() -> None:
+    # The app answers users from a thread pool and MeCab's tagger is shared: without the lock
+    # in kb.text, parses in other threads overwrote words still being read (about 1 in 200).
+    texts = [
+        "書かない窓口はいつから始まりますか",
+        "マイナンバーカードの普及率を教えてください",
+        "情報セキュリティポリシーの見直しについて",
+        "RPAとAI-OCRの導入効果はどのくらいですか",
+    ]
+    expected = {t: morphemes(t) for t in texts}
+    wrong: list[str] = []
+
+    def parse(offset: int) -> None:
+        for n in range(1000):
+            text = texts[(offset + n) % len(texts)]
+            if morphemes(text) != expected[text]:
+                wrong.append(text)
+
+    threads = [threading.Thread(target=parse, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert wrong == []
