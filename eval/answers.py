@@ -222,10 +222,62 @@ def _groups(runs: Sequence[AnswerRun]) -> dict[str, dict[str, dict[str, Any]]]:
     return out
 
 
+#: The confidence labels answers carry (kb/answer), strongest first.
+CONFIDENCE_LABELS = ("高", "中", "低")
+
+
+def by_confidence(runs: Sequence[AnswerRun]) -> dict[str, dict[str, dict[str, Any]]]:
+    """Per split and confidence label, what the answers shown with that label turned out to be:
+    how far a user can trust 高 over 低. Declined questions carry no label and are left out."""
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for split in split_names(r.question for r in runs):
+        answered = [r for r in runs if not r.abstained and split in ("all", r.question.split)]
+        labels = sorted(
+            {str(r.answer.get("confidence_label") or "") for r in answered},
+            key=lambda x: (
+                CONFIDENCE_LABELS.index(x) if x in CONFIDENCE_LABELS else len(CONFIDENCE_LABELS),
+                x,
+            ),
+        )
+        rows: dict[str, dict[str, Any]] = {}
+        for label in labels:
+            rs = [r for r in answered if str(r.answer.get("confidence_label") or "") == label]
+            evidence = sum(r.question.answerable and r.evidence_in_answer for r in rs)
+            unanswerable = sum(not r.question.answerable for r in rs)
+            rows[label or "–"] = {
+                "answered": len(rs),
+                "with_evidence": evidence,
+                "answerable_without_evidence": len(rs) - evidence - unanswerable,
+                "unanswerable": unanswerable,
+                "evidence_share": _rate([r.question.answerable and r.evidence_in_answer for r in rs]),
+            }
+        out[split] = rows
+    return out
+
+
+def confidence_table(metrics: dict[str, Any]) -> str:
+    """Markdown: one row per split and label."""
+    header = ["split", "label", "answered", "hold the evidence", "answerable, evidence missing"]
+    header += ["unanswerable (should have declined)", "share holding the evidence"]
+    rows = [
+        [split, label, str(c["answered"]), str(c["with_evidence"]), str(c["answerable_without_evidence"])]
+        + [str(c["unanswerable"]), "–" if c["evidence_share"] is None else f"{c['evidence_share']:.3f}"]
+        for split, labels in metrics.get("by_confidence", {}).items()
+        for label, c in labels.items()
+    ]
+    return markdown_table(header, rows)
+
+
 def answer_metrics(runs: Sequence[AnswerRun], meta: dict[str, Any]) -> dict[str, Any]:
     names = split_names(r.question for r in runs)
     splits = {n: summarise_answers([r for r in runs if n == "all" or r.question.split == n]) for n in names}
-    return {"meta": meta, "splits": splits, "groups": _groups(runs), "problems": _problems(runs)}
+    return {
+        "meta": meta,
+        "splits": splits,
+        "groups": _groups(runs),
+        "by_confidence": by_confidence(runs),
+        "problems": _problems(runs),
+    }
 
 
 def format_table(metrics: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
@@ -283,6 +335,13 @@ def write_answer_report(metrics: dict[str, Any], runs: Sequence[AnswerRun], path
         "## By question type and focus tag",
         "",
         *group_tables(metrics),
+        "## By confidence label",
+        "",
+        "The answers shown with each confidence label (高 / 中 / 低, see kb/answer), and what they "
+        "turned out to be: the share holding the evidence is how far a label can be trusted.",
+        "",
+        confidence_table(metrics),
+        "",
         "## Problems (dev and unsplit questions; test questions are counted only)",
         "",
     ]

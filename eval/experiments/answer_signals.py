@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from eval.answers import content_checks
-from eval.metrics import load_question_file
+from eval.metrics import is_relevant, load_question_file
 from eval.retrieval import open_kb, torch_threads
 from kb.answer import Answerer, AnswerWeights
 from kb.filters import Filters
@@ -48,6 +48,10 @@ def group_of(q: Any) -> str:
     return "plan" if q.answerable else "plan_unans"
 
 
+#: The groups of answerable questions.
+ANSWERABLE = ("plan", "colloquial", "other")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--split", default="dev")
@@ -58,8 +62,10 @@ def main() -> None:
     kb = open_kb(None)
     if args.cache.exists():
         DiskCachedAnswerer.cache = pickle.loads(args.cache.read_bytes())
-    overrides = {k: float(v) for k, v in (s.split("=") for s in args.set)}
-    threshold = overrides.pop("threshold", kb.settings.abstain_threshold)
+    pairs = dict(s.split("=") for s in args.set)
+    threshold = float(pairs.pop("threshold", kb.settings.abstain_threshold))
+    defaults = AnswerWeights()
+    overrides = {k: type(getattr(defaults, k))(float(v)) for k, v in pairs.items()}  # int, float, bool
     settings = kb.settings.replace(abstain_threshold=threshold)
     answerer = DiskCachedAnswerer(kb, settings, weights=replace(AnswerWeights(), **overrides))
     groups: dict[str, list[tuple[Any, Any]]] = {}
@@ -71,8 +77,12 @@ def main() -> None:
         pairs = groups.get(name, [])
         answered = [(q, a) for q, a in pairs if a.answerable and q.answerable]
         checks = [content_checks(q, a) for q, a in answered]
-        declined = sum(not a.answerable for _, a in pairs)
-        line = f"{name:11s} n={len(pairs):3d} declined {declined / max(1, len(pairs)):.3f}"
+        declined = [(q, a) for q, a in pairs if not a.answerable]
+        line = f"{name:11s} n={len(pairs):3d} declined {len(declined) / max(1, len(pairs)):.3f}"
+        # Declined: how many were shown a related passage, and (answerable ones) how many of those hold the evidence.
+        shown = [(q, a) for q, a in declined if a.citations]
+        holds = sum(q.answerable and is_relevant(" ".join(c.quote for c in a.citations), q.evidence) for q, a in shown)
+        line += f" related {len(shown)}/{len(declined)}" + (f" ({holds} hold evidence)" if name in ANSWERABLE else "")
         if checks:
             line += f" in_answer {sum(c[0] for c in checks) / len(checks):.3f}"
             line += f" 1st {sum(c[1] for c in checks) / len(checks):.3f}"

@@ -347,3 +347,37 @@ def test_answer_rates() -> None:
     assert s["false_abstention_rate"] == pytest.approx(1 / 3, abs=1e-4)
     assert s["citation_correct"] == 0.5
     assert s["quotes_verbatim"] == 1.0
+
+
+def test_answers_by_confidence_label() -> None:
+    def run(
+        split: str, label: str, answerable: bool, evidence: bool, abstained: bool = False
+    ) -> answers.AnswerRun:
+        q = Question(
+            id="x", question="?", evidence=("e",) if answerable else (), answerable=answerable, split=split
+        )
+        answer = {"citations": [], "confidence_label": "" if abstained else label}
+        return answers.AnswerRun(q, answer, 10.0, abstained, evidence, True, evidence_in_answer=evidence)
+
+    runs = [
+        run("dev", "高", True, True),
+        run("dev", "高", True, True),
+        run("dev", "高", False, False),  # an unanswerable answered with 高
+        run("dev", "低", True, False),
+        run("dev", "", True, False, abstained=True),  # declined: no label, left out
+        run("test", "中", True, True),
+    ]
+    table = answers.by_confidence(runs)
+    assert list(table) == ["dev", "test", "all"]
+    assert list(table["dev"]) == ["高", "低"]
+    assert table["dev"]["高"] == {
+        "answered": 3,
+        "with_evidence": 2,
+        "answerable_without_evidence": 0,
+        "unanswerable": 1,
+        "evidence_share": pytest.approx(2 / 3, abs=1e-4),
+    }
+    assert table["dev"]["低"]["answerable_without_evidence"] == 1
+    assert table["dev"]["低"]["evidence_share"] == 0.0
+    assert list(table["all"]) == ["高", "中", "低"]
+    assert "| dev | 高 | 3 | 2 | 0 | 1 | 0.667 |" in answers.confidence_table({"by_confidence": table})
