@@ -57,11 +57,18 @@ class Embedder:
         self._model = None
         self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_lock = threading.Lock()
+        # The app re-indexes an upload in one thread while it answers in another, both through
+        # this object: the model is loaded once, under a lock. Encoding needs none: ONNX Runtime
+        # sessions and tokenizers are safe to share, and so was the torch backend when measured
+        # (4 threads x 40 batches of different sizes, no error, 28 Nov).
+        self._load_lock = threading.Lock()
 
     @property
     def model(self):  # type: ignore[no-untyped-def]
         if self._model is None:
-            self._model = self._load()
+            with self._load_lock:
+                if self._model is None:
+                    self._model = self._load()
         return self._model
 
     def _resolve_path(self) -> str:

@@ -81,8 +81,12 @@ def main() -> None:
         line = f"{name:11s} n={len(pairs):3d} declined {len(declined) / max(1, len(pairs)):.3f}"
         # Declined: how many were shown a related passage, and (answerable ones) how many of those hold the evidence.
         shown = [(q, a) for q, a in declined if a.citations]
-        holds = sum(q.answerable and is_relevant(" ".join(c.quote for c in a.citations), q.evidence) for q, a in shown)
-        line += f" related {len(shown)}/{len(declined)}" + (f" ({holds} hold evidence)" if name in ANSWERABLE else "")
+        holds = sum(
+            q.answerable and is_relevant(" ".join(c.quote for c in a.citations), q.evidence) for q, a in shown
+        )
+        line += f" related {len(shown)}/{len(declined)}" + (
+            f" ({holds} hold evidence)" if name in ANSWERABLE else ""
+        )
         if checks:
             line += f" in_answer {sum(c[0] for c in checks) / len(checks):.3f}"
             line += f" 1st {sum(c[1] for c in checks) / len(checks):.3f}"

@@ -266,7 +266,9 @@ def build_app(settings: Settings, kb: KnowledgeBase | None = None) -> gr.Blocks:
         ask = partial(h.ask, service)
         ask_in = [c["question"], c["chat"], c["history"], c["turns"], c["years"]]
         ask_out = [c["chat"], c["history"], c["turns"], c["notice"], c["sources"], c["last"], c["question"]]
-        # KB work shares one queue slot: the MeCab tagger and the model are not thread-safe.
+        # Questions and searches share one queue slot: on two cores more threads would only wait
+        # for each other. An upload re-indexes in a slot of its own ("index"), so that chat and
+        # search go on answering from the current build meanwhile (the library is thread-safe).
         gr.on(
             [c["question"].submit, c["send"].click], ask, ask_in, ask_out, api_name="ask", concurrency_id="kb"
         )
@@ -301,7 +303,7 @@ def build_app(settings: Settings, kb: KnowledgeBase | None = None) -> gr.Blocks:
                 [d["file"], d["kind"], d["title"]],
                 [d["add_msg"], d["list"], d["doc"], s["chapter"], status, d["file"]],
                 api_name="add_document",
-                concurrency_id="kb",  # re-indexing uses the loaded model and tagger: one at a time
+                concurrency_id="index",  # one upload at a time; questions are not held up by it
                 preprocess=False,  # the handler checks the file and says why it cannot be added
             )
         d["doc"].change(

@@ -533,6 +533,40 @@ def test_upload_adds_a_document_and_the_app_moves_to_the_new_build(
     assert corpus_state(settings) == after
 
 
+def test_questions_are_answered_while_an_upload_is_indexed(
+    small_served: tuple[str, Settings], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An upload re-indexes in a queue slot of its own: chat and search go on answering from the
+    current build meanwhile, and move to the new build when it is done."""
+    from indexer.build import FAULT_ENV
+
+    url, settings = small_served
+    # The build pauses after its keyword index is written (the fault hook of indexer/build.py),
+    # long enough to ask while it runs.
+    monkeypatch.setenv(FAULT_ENV, "keyword:sleep=8")
+    current = (settings.index_dir / "CURRENT").read_text()
+    source = tmp_path / "会議室予約.txt"
+    source.write_text(ADDED_TXT, encoding="utf-8")
+    upload = Client(url, verbose=False).submit(
+        handle_file(str(source)), "other", "", api_name="/add_document"
+    )
+    deadline = time.monotonic() + 60
+    while (
+        not (settings.index_dir / "builds").is_dir()
+        or len(list((settings.index_dir / "builds").iterdir())) < 2
+    ):
+        assert time.monotonic() < deadline and not upload.done(), "the upload's build never started"
+        time.sleep(0.1)
+    chat, _notice, sources = ask(Client(url, verbose=False), "計画期間はいつまで？")
+    hits = Client(url, verbose=False).predict("書かない窓口", "keyword", [], "", 3, api_name="/search")
+    assert not upload.done()  # both answered while the upload was still being indexed
+    assert "令和8年度" in text_of(chat[-1]) and "書かない窓口" in hits
+    assert (settings.index_dir / "CURRENT").read_text() == current
+    assert "追加しました" in upload.result(timeout=120)[0]
+    hits = Client(url, verbose=False).predict("会議室予約", "keyword", [], "", 3, api_name="/search")
+    assert "システムは令和7年度に導入します" in hits
+
+
 def test_bad_uploads_get_a_message_and_change_nothing(
     small_served: tuple[str, Settings], tmp_path: Path
 ) -> None:
