@@ -40,7 +40,7 @@ DEFINITION_Q = re.compile(
     r"(?<!こ)とは|(?<!にと)って(何|なに)(?!人|名|件|回|%|パーセント|割|年|月|日|時|か所|箇所|台|冊|校|歳|円|種類|項目|個)"
     rf"|意味|定義|何のこと|{NAMING_Q.pattern}"
 )
-DATE_Q = re.compile(r"いつ|何年(?!間|ごと|毎|おき)|何月(?!間)|何日(?!間)|時期|期限|日付|決定日|施行日")
+DATE_Q = re.compile(r"いつ|何年(?!間|ごと|毎|おき)|何月(?!間)|何日(?!間)|時期|期限(?!内)|日付|決定日|施行日")
 #: Counters a count can carry besides those NUMBER_Q names one by one (何市 → 「3市」).
 COUNTERS = (
     "市町村 自治体 団体 市 町 村 社 基 本 枚 頭 世帯 業務 拠点 機関 施設 店舗 種 点 倍 段階 "

@@ -42,6 +42,9 @@ from kb.text import normalize
         ("自治体クラウド研究会には何市が参加しましたか？", "number", "市"),
         ("スマート街路灯は何基設置された？", "number", "基"),
         ("時間外勤務は何時間減った？", "number", "時間"),
+        # a deadline asked for is a date; 期限内 ("within the deadline") asks for none
+        ("基幹系20業務の標準準拠システムへの移行期限は？", "date", ""),
+        ("情報システムは、期限内に基準に適合させる必要がありますか？", "general", ""),
     ],
 )
 def test_question_types(question: str, qtype: str, counter: str) -> None:
