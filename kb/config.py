@@ -146,6 +146,8 @@ class Settings:
     app_port: int = 7860
     app_auth_user: str | None = None
     app_auth_password: str | None = None
+    # How many questions and searches one app process works on at once (uploads: always one).
+    app_concurrency: int = 1
     # What the app writes (feedback): a SQLAlchemy URL such as postgresql+psycopg://user:pw@db/kb
     # for several replicas; None = SQLite at feedback_db (see kb/feedback.py).
     database_url: str | None = None
@@ -298,6 +300,8 @@ def _validate(s: Settings) -> None:
         )
     if not s.max_ingest_mb > 0:
         problems.append(("max_ingest_mb は 0 より大きい値", "max_ingest_mb must be > 0"))
+    if s.app_concurrency < 1:
+        problems.append(("app_concurrency は 1 以上", "app_concurrency must be >= 1"))
     if problems:
         raise ConfigError("; ".join(p[0] for p in problems), "; ".join(p[1] for p in problems))
 

@@ -270,12 +270,25 @@ def build_app(settings: Settings, kb: KnowledgeBase | None = None) -> gr.Blocks:
         # for each other. An upload re-indexes in a slot of its own ("index"), so that chat and
         # search go on answering from the current build meanwhile (the library is thread-safe).
         gr.on(
-            [c["question"].submit, c["send"].click], ask, ask_in, ask_out, api_name="ask", concurrency_id="kb"
+            [c["question"].submit, c["send"].click],
+            ask,
+            ask_in,
+            ask_out,
+            api_name="ask",
+            concurrency_id="kb",
+            concurrency_limit=settings.app_concurrency,
         )
         for button in c["examples"]:  # an example is asked at once
             button.click(
                 lambda text: text, button, c["question"], queue=False, api_visibility="private"
-            ).then(ask, ask_in, ask_out, concurrency_id="kb", api_visibility="private")
+            ).then(
+                ask,
+                ask_in,
+                ask_out,
+                concurrency_id="kb",
+                concurrency_limit=settings.app_concurrency,
+                api_visibility="private",
+            )
         for name, value, button in (("vote_up", 1, c["up"]), ("vote_down", -1, c["down"])):
             button.click(
                 partial(h.vote, feedback, value),
@@ -293,6 +306,7 @@ def build_app(settings: Settings, kb: KnowledgeBase | None = None) -> gr.Blocks:
             s["results"],
             api_name="search",
             concurrency_id="kb",
+            concurrency_limit=settings.app_concurrency,
             # Raw values reach the handler, which checks them with a bilingual message: Gradio's
             # own choice and range checks would fail with a traceback and an English-only error.
             preprocess=False,
@@ -304,6 +318,7 @@ def build_app(settings: Settings, kb: KnowledgeBase | None = None) -> gr.Blocks:
                 [d["add_msg"], d["list"], d["doc"], s["chapter"], status, d["file"]],
                 api_name="add_document",
                 concurrency_id="index",  # one upload at a time; questions are not held up by it
+                concurrency_limit=1,
                 preprocess=False,  # the handler checks the file and says why it cannot be added
             )
         d["doc"].change(

@@ -567,6 +567,37 @@ def test_questions_are_answered_while_an_upload_is_indexed(
     assert "システムは令和7年度に導入します" in hits
 
 
+def test_app_concurrency_lets_a_second_question_start(
+    base_settings: Settings,
+    built_kb,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Settings.app_concurrency: with 2, a second question starts while a slow first one (an LLM
+    answer streaming, say) is still running; with the default 1 it waits its turn."""
+    spans: list[tuple[float, float]] = []
+    real_ask = handlers.ask
+
+    def slow_ask(*args: Any, **kwargs: Any) -> Iterator[tuple[Any, ...]]:
+        started = time.monotonic()
+        yield from real_ask(*args, **kwargs)
+        time.sleep(1.5)
+        spans.append((started, time.monotonic()))
+
+    monkeypatch.setattr(handlers, "ask", slow_ask)  # before build_app, which binds it
+
+    def overlapped(limit: int) -> bool:
+        spans.clear()
+        with app_in_process(base_settings.replace(app_concurrency=limit), built_kb) as url:
+            jobs = [Client(url, verbose=False).submit("RPAとは", [], api_name="/ask") for _ in range(2)]
+            for job in jobs:
+                job.result(timeout=60)
+        (_, first_end), (second_start, _) = sorted(spans)
+        return second_start < first_end
+
+    assert overlapped(2)
+    assert not overlapped(1)
+
+
 def test_bad_uploads_get_a_message_and_change_nothing(
     small_served: tuple[str, Settings], tmp_path: Path
 ) -> None:

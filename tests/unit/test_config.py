@@ -39,6 +39,9 @@ def test_bad_values_are_errors(tmp_path: Path) -> None:
         load_settings(env={"KB_DEFAULT_K": "many"})
     with pytest.raises(ConfigError):
         load_settings(env={"KB_DEFAULT_MODE": "fuzzy"})
+    with pytest.raises(ConfigError, match="app_concurrency"):
+        load_settings(env={"KB_APP_CONCURRENCY": "0"})
+    assert load_settings(env={"KB_APP_CONCURRENCY": "4"}).app_concurrency == 4
     cfg = tmp_path / "broken.toml"
     cfg.write_text("default_k = [", encoding="utf-8")
     with pytest.raises(ConfigError):
