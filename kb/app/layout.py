@@ -266,9 +266,10 @@ def build_app(settings: Settings, kb: KnowledgeBase | None = None) -> gr.Blocks:
         ask = partial(h.ask, service)
         ask_in = [c["question"], c["chat"], c["history"], c["turns"], c["years"]]
         ask_out = [c["chat"], c["history"], c["turns"], c["notice"], c["sources"], c["last"], c["question"]]
-        # Questions and searches share one queue slot: on two cores more threads would only wait
-        # for each other. An upload re-indexes in a slot of its own ("index"), so that chat and
-        # search go on answering from the current build meanwhile (the library is thread-safe).
+        # Questions and searches share one queue, Settings.app_concurrency at a time (1 by default:
+        # on two cores more only wait for each other; docs/deployment.md). An upload re-indexes in
+        # a queue of its own ("index"), so that chat and search go on answering from the current
+        # build meanwhile (the library is thread-safe).
         gr.on(
             [c["question"].submit, c["send"].click],
             ask,
