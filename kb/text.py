@@ -76,9 +76,10 @@ def tagger() -> fugashi.Tagger:
 
 
 # MeCab's tagger parses into one lattice of its own, and fugashi's nodes read their features
-# from it lazily, so a parse in another thread (the app re-indexes an upload while it answers,
-# and may answer several users at once) overwrites the words of one still being read: 62 of 12,000 parses came back wrong with four
-# threads. Parsing and reading the nodes happen under this lock (a question takes ~0.15 ms).
+# from it lazily. So a parse in another thread (the app re-indexes an upload while it answers,
+# and may answer several users at once) overwrites the words of one still being read: 62 of
+# 12,000 parses came back wrong with four threads. Parsing and reading the nodes happen under
+# this lock (a question takes ~0.15 ms).
 _TAGGER_LOCK = threading.Lock()
 
 
