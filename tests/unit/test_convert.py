@@ -11,6 +11,7 @@ import pytest
 from indexer.cleaning import clean_inline, join_spaced_letters
 from indexer.convert import DEFAULT_SOURCE, convert
 from indexer.corrections import DEFAULT_CORRECTIONS, foreign_letters_in_words, load_corrections
+from indexer.tables import render_table
 from kb.corpus import load_document
 
 
@@ -143,3 +144,41 @@ def test_a_middle_dot_inside_brackets_or_between_letters_is_not_a_bullet() -> No
         "・ 研修",
         "・ 点検",
     ]
+
+
+def test_ticks_under_a_two_row_header_are_named_by_their_column() -> None:
+    # The plan's 関連計画一覧 (5.3): 「対応する視点」 spans four columns numbered ①-④ on the next
+    # row, and each plan ticks some of them with ○. A bare 「○、○」 said nothing.
+    rows = [
+        "計画等の名称\t\t概要説明\t対応する視点\t\t\t",
+        "\t\t\t①\t②\t③\t④",
+        "情報スキル向上計画\t\t職員に求められる情報スキルを定義\t\t\t\t○",
+        "枚方市情報セキュリティポリシー\t\t情報資産の保護\t\t○\t○\t",
+        "システム管理者実施手順書\t\t各システムの運用手順\t\t\t\t",
+        "試行中の計画\t\t説明\t\t検討中\t\t",
+    ]
+    paras, _ = render_table(rows)
+    assert [p.lines for p in paras] == [
+        ["計画等の名称 ／ 概要説明 ／ 対応する視点（① ② ③ ④）"],
+        ["計画等の名称: 情報スキル向上計画、概要説明: 職員に求められる情報スキルを定義、対応する視点（④）"],
+        ["計画等の名称: 枚方市情報セキュリティポリシー、概要説明: 情報資産の保護、対応する視点（②、③）"],
+        ["計画等の名称: システム管理者実施手順書、概要説明: 各システムの運用手順"],
+        ["計画等の名称: 試行中の計画、概要説明: 説明、対応する視点 ②: 検討中"],  # not a tick: kept
+    ]
+
+
+def test_a_one_row_header_keeps_its_rows_as_they_were() -> None:
+    paras, _ = render_table(["名称\t件数", "\t12", "窓口\t3"])
+    assert [p.lines for p in paras] == [["名称 ／ 件数"], ["件数: 12"], ["名称: 窓口、件数: 3"]]
+
+
+@pytest.mark.parametrize(
+    "second_row",
+    [
+        "\t3\t5",  # numbers under their years: a data row with a merged first cell
+        "\tあり\tなし",  # short words, but under columns named on the first row
+    ],
+)
+def test_a_data_row_after_the_header_is_not_a_second_header(second_row: str) -> None:
+    paras, _ = render_table(["区分\t2022年度\t2023年度", second_row])
+    assert len(paras) == 2 and paras[1].lines[0].startswith("2022年度: ")
