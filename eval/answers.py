@@ -229,27 +229,28 @@ CONFIDENCE_LABELS = ("高", "中", "低")
 def by_confidence(runs: Sequence[AnswerRun]) -> dict[str, dict[str, dict[str, Any]]]:
     """Per split and confidence label, what the answers shown with that label turned out to be:
     how far a user can trust 高 over 低. Declined questions carry no label and are left out."""
+
+    def order(label: str) -> tuple[int, str]:
+        known = CONFIDENCE_LABELS.index(label) if label in CONFIDENCE_LABELS else len(CONFIDENCE_LABELS)
+        return known, label
+
     out: dict[str, dict[str, dict[str, Any]]] = {}
     for split in split_names(r.question for r in runs):
-        answered = [r for r in runs if not r.abstained and split in ("all", r.question.split)]
-        labels = sorted(
-            {str(r.answer.get("confidence_label") or "") for r in answered},
-            key=lambda x: (
-                CONFIDENCE_LABELS.index(x) if x in CONFIDENCE_LABELS else len(CONFIDENCE_LABELS),
-                x,
-            ),
-        )
+        by_label: dict[str, list[AnswerRun]] = {}
+        for r in runs:
+            if not r.abstained and split in ("all", r.question.split):
+                by_label.setdefault(str(r.answer.get("confidence_label") or ""), []).append(r)
         rows: dict[str, dict[str, Any]] = {}
-        for label in labels:
-            rs = [r for r in answered if str(r.answer.get("confidence_label") or "") == label]
-            evidence = sum(r.question.answerable and r.evidence_in_answer for r in rs)
+        for label in sorted(by_label, key=order):
+            rs = by_label[label]
+            holds = [r.question.answerable and r.evidence_in_answer for r in rs]
             unanswerable = sum(not r.question.answerable for r in rs)
             rows[label or "–"] = {
                 "answered": len(rs),
-                "with_evidence": evidence,
-                "answerable_without_evidence": len(rs) - evidence - unanswerable,
+                "with_evidence": sum(holds),
+                "answerable_without_evidence": len(rs) - sum(holds) - unanswerable,
                 "unanswerable": unanswerable,
-                "evidence_share": _rate([r.question.answerable and r.evidence_in_answer for r in rs]),
+                "evidence_share": _rate(holds),
             }
         out[split] = rows
     return out

@@ -58,7 +58,7 @@ def _row_pairs(parts: list[str], header: list[str], subs: dict[int, tuple[str, s
     """「列名: 値」 for each filled cell; ticks under sub-labelled columns are gathered as
     「group（label、label）」 where the group's first ticked column is."""
     pairs: list[str] = []
-    ticked: dict[str, list[str]] = {}
+    ticked: dict[str, tuple[int, list[str]]] = {}  # group -> (its place in pairs, ticked labels)
     for i, p in enumerate(parts):
         if not p:
             continue
@@ -66,9 +66,9 @@ def _row_pairs(parts: list[str], header: list[str], subs: dict[int, tuple[str, s
             group, label = subs[i]
             if p in _MARKS:
                 if group not in ticked:
-                    ticked[group] = []
-                    pairs.append(group)  # placeholder, filled below
-                ticked[group].append(label)
+                    ticked[group] = (len(pairs), [])
+                    pairs.append("")  # filled below, once all its ticks are known
+                ticked[group][1].append(label)
             else:
                 pairs.append(f"{group} {label}: {p}")
         elif i < len(header) and header[i]:
@@ -77,7 +77,9 @@ def _row_pairs(parts: list[str], header: list[str], subs: dict[int, tuple[str, s
             pairs.append(p)
     # 「対応する視点（②、③）」, not 「対応する視点: ② ③」: a circled number after a space starts a
     # list item for the sentence splitter (kb/text.py), which would cut the labels off the row.
-    return [f"{p}（{'、'.join(ticked[p])}）" if p in ticked else p for p in pairs]
+    for group, (place, labels) in ticked.items():
+        pairs[place] = f"{group}（{'、'.join(labels)}）"
+    return pairs
 
 
 def cell_lines(cell: str) -> list[str]:

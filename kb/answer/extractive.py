@@ -67,17 +67,14 @@ def candidates(q: Question, hits: Sequence[Hit], stats: TermStats, w: AnswerWeig
         # Ordinals are read in the chunk's own headings: the document title (「…（第3期取組版）」)
         # names an ordinal that every chunk of the plan would otherwise share.
         own_headings = normalize(" ".join(hit.chunk.heading_path))
-        chunk_cov = stats.coverage(q.terms, normalize(hit.text), heading)
+        body = normalize(hit.text)
+        chunk_cov = stats.coverage(q.terms, body, heading)
         # The passage's expected question that says what the question says, in the words it uses:
         # those words count as said by the sentences under the question's anchor.
         paraphrase = _paraphrase(hit, w.paraphrase_cosine)
         # All but the same question as the expected one: its words also say what the answer is about.
         agreeing_paraphrase = paraphrase is not None and paraphrase.cosine >= w.paraphrase_agree_cosine
-        chunk_cov_said = (
-            stats.coverage(q.terms, normalize(hit.text), heading, paraphrase.words)
-            if paraphrase
-            else chunk_cov
-        )
+        chunk_cov_said = stats.coverage(q.terms, body, heading, paraphrase.words) if paraphrase else chunk_cov
         meaning = _rescaled(hit.sentence_cosine, w.sentence_floor, w.sentence_span)
         previous = stats.before.get(hit.chunk.chunk_id, "")
         for quote, label, follows in pairs:
@@ -100,7 +97,7 @@ def candidates(q: Question, hits: Sequence[Hit], stats: TermStats, w: AnswerWeig
             score += w.shape * shape + (w.focus_bonus if focus and focus in norm else 0.0)
             score += w.semantic_pick * semantic
             score += w.sentence * w.paraphrase_pick * (cover - lexical)
-            if q.ordinals and any(o in f"{norm} {normalize(label)} {own_headings}" for o in q.ordinals):
+            if q.ordinals and any(o in f"{norm} {label_n} {own_headings}" for o in q.ordinals):
                 score += w.ordinal_bonus
             if asked_years and asked_years & years_in(f"{quote} {label}"):
                 score += w.year_bonus
