@@ -16,6 +16,7 @@ from kb.answer.extractive import (
     choose,
     confidence,
     list_items,
+    lists_the_set,
     related_sentence,
     semantic_lead,
 )
@@ -128,8 +129,15 @@ class Answerer:
             picked = choose(cands, w, listing=True)
         suggestions = _suggestions(hits)
         chosen = picked if hits and score >= self.settings.abstain_threshold else []
-        citations = cite([pair for c in chosen for pair in c.quoted()])
         note = self.writer.note
+        # A question for the members of a counted set is answered by a list of them, not by the
+        # sentence that only names the set.
+        listed = lists_the_set(q, chosen, cands, w)
+        if listed is None:
+            answer = _counted_missing(q, chosen[0], suggestions, score, note)
+            return Draft(q, tuple(hits), answer, tuple(cands))
+        chosen = listed
+        citations = cite([pair for c in chosen for pair in c.quoted()])
         missing = self._missing_kind(q, [c.quote for c in citations]) if citations else None
         if missing:
             answer = _missing(q, missing, suggestions, score, note)
@@ -241,6 +249,19 @@ def _abstention(
         text += f"\n{P.RELATED_LABEL}\n{with_marker(related.quote, 1)}"
     if suggestions:
         text += "\n" + P.SUGGESTIONS_LABEL + "\n" + "\n".join(f"・{s.location}" for s in suggestions)
+    return Answer(text, False, q.query, shown, suggestions, score, note=note)
+
+
+def _counted_missing(
+    q: Question, named: Candidate, suggestions: tuple[SectionRef, ...], score: float, note: str
+) -> Answer:
+    """Decline a question for the members of a set that the plan names without listing them;
+    the sentence naming the set is shown, labelled as not the answer."""
+    text = P.COUNTED_MISSING_TEXT.format(counted=q.counted)
+    text += f"\n{P.RELATED_LABEL}\n{with_marker(named.quote, 1)}"
+    if suggestions:
+        text += "\n" + P.SUGGESTIONS_LABEL + "\n" + "\n".join(f"・{s.location}" for s in suggestions)
+    shown = cite([(named.hit, named.quote)])
     return Answer(text, False, q.query, shown, suggestions, score, note=note)
 
 

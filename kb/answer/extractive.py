@@ -7,6 +7,7 @@ question terms), and the retrieval signals decide whether to answer at all.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 
@@ -315,6 +316,94 @@ def list_items(citations: Sequence[Citation], w: AnswerWeights) -> int:
     while n < len(citations) and is_list_item(citations[n].quote, w):
         n += 1
     return n
+
+
+def _is_member(segment: str) -> bool:
+    """A short segment between separators that is not a clause of prose (「…を提示し」)."""
+    segment = segment.strip(" 　()（）")
+    return 0 < len(segment) <= 20 and "。" not in segment and not P.CLAUSE_ENDING.search(segment)
+
+
+def _leading_run(segments: Sequence[str]) -> int:
+    """How many of ``segments``, from the first, are list members."""
+    n = 0
+    while n < len(segments) and _is_member(segments[n]):
+        n += 1
+    return n
+
+
+def _numbered(text: str) -> int:
+    """How many members numbered 1, 2, 3 … in order a normalised text holds (①② normalise to 1 2)."""
+    numbers = {int(n) for n in P.NUMBERED_MEMBER.findall(text)}
+    n = 0
+    while n + 1 in numbers:
+        n += 1
+    return n
+
+
+def members(text: str, name: str = "") -> int:
+    """How many members of a set a normalised text lists: numbered ones (①②③), quoted names
+    (「物理的対策」「技術的対策」) or a run of short segments between separators (児童手当、子ども・
+    子育て支援、…). With the set's ``name`` (「20業務」), only members right beside it count: after it,
+    or a run directly before it, so 「3つの基本理念、5つの基本原則を提示し」 lists none; 0 when the
+    text does not name the set."""
+    if name and name not in text:
+        return 0
+    before, _, after = text.partition(name) if name else ("", "", text)
+    segments = P.LIST_SEPARATOR.split(after)
+    run = _leading_run(segments) if name else max(_leading_run(segments[i:]) for i in range(len(segments)))
+    return max(
+        _numbered(after),
+        len(P.QUOTED_MEMBER.findall(after)),
+        run,
+        _leading_run(P.LIST_SEPARATOR.split(before)[::-1]) if name else 0,
+    )
+
+
+def lists_the_set(
+    q: Question, chosen: Sequence[Candidate], cands: Sequence[Candidate], w: AnswerWeights
+) -> list[Candidate] | None:
+    """For a question asking for the members of a counted set (``Question.counted``), the quotes that
+    list them, or None when no passage does (the plan names the set only).
+
+    A set counted only by kind (「3つの種類」「4段階」) must be listed by a chosen quote. A set with a
+    name of its own (「3つの基本理念」「20業務」「12箇条」) is listed beside its name: by a chosen quote,
+    else by another candidate, which then leads the answer, else just after a chosen quote in its
+    passage (a list the sentence splitter cut off: 「…基本原則」 then 「①オープン・透明、②…」).
+    """
+    if not q.counted or not chosen:
+        return list(chosen)
+    need = min(q.count, 3)
+    kind = re.sub(r"^[0-9]+\s*(つの|個の)?", "", q.counted)
+    names = [] if kind in P.COUNTED_KINDS else [n for n in (q.counted, kind) if len(n) > 1]
+
+    def lists(text: str) -> bool:
+        return any(members(text, n) >= need for n in names) if names else members(text) >= need
+
+    if any(lists(normalize(c.quote)) for c in chosen):
+        return list(chosen)
+    listing = [c for c in cands if c.agrees and c.typed and lists(normalize(c.quote))] if names else []
+    if listing:
+        best = max(listing, key=lambda c: c.score)
+        return [best, *(c for c in chosen if c is not best)][: w.max_quotes]
+    for i, c in enumerate(chosen):
+        text, quote = normalize(c.hit.text), normalize(c.quote)
+        at = text.find(quote)
+        if at < 0:
+            continue
+        end = at + len(quote)
+        if lists(text[at if names else end : end + w.list_window_chars]):
+            # The members follow the quote: quote them too, right after it, when they are a sentence
+            # of their own among the candidates.
+            following = [
+                o
+                for o in cands
+                if o.hit.chunk.chunk_id == c.hit.chunk.chunk_id
+                and end <= text.find(normalize(o.quote)) <= end + w.list_window_chars
+                and not _repeats(o, chosen)
+            ]
+            return [*chosen[: i + 1], *following[:1], *chosen[i + 1 :]][: w.max_quotes]
+    return None
 
 
 class ItemIndex:

@@ -33,6 +33,26 @@ LIST_Q = re.compile(
     r"(どんな|どのような|どういった|どういう)[^、。？?をでにてと]{0,12}(が|は|も)(ある|あり)"
     r"|(何|なに)が(ある|あり)|一覧(で|を)?(教え|見せ|出し|ください|[?？]|$)"
 )
+#: A question for the members of a counted set (「3つの基本理念とは」「対象20業務を全部教えて」「…の3つの
+#: 種類」「基本原則（10原則）」): the answer lists them, and a sentence that only names the set (「3つの基本
+#: 理念、5つの基本原則を提示し」) does not answer it. Not a set the question only mentions (「対象20業務
+#: について」「20業務以外の」).
+COUNTED_SET_Q = re.compile(
+    r"(?P<count>[0-9]{1,2})\s*(?P<unit>つの|個の|段階|箇条|項目|原則|種類|分野|業務|視点|本の柱|の柱)"
+    r"(?P<noun>[一-龥々ァ-ヶー]{0,8})[」』)）]?\s*"
+    r"(?=とは|は(何|なに|どれ)|って(何|なに)|を(全部|全て|すべて|教え|挙げ|一覧)|の(内容|一覧|中身)|、?それぞれ"
+    r"|には(何|どんな|どのような)|は?[?？。]?$)"
+)
+#: What a set counted only by kind is called (「3つの種類」「4段階」): no quote need name it.
+COUNTED_KINDS = frozenset({"", "種類", "項目", "段階", "分野", "視点", "点", "つ"})
+#: Members of a list as the plan writes them: numbers (①②), quoted names, or short segments
+#: between separators. A ・ between two katakana is part of a name (クラウド・バイ・デフォルト).
+#: A numbered member in normalised text, where ①② have become 1 2 (「1 組織体制の整備 2 デジタル人材…」).
+NUMBERED_MEMBER = re.compile(r"(?:^|[\s、/／])([0-9]{1,2})(?![0-9.．,])")
+QUOTED_MEMBER = re.compile(r"「[^」]{1,30}」")
+LIST_SEPARATOR = re.compile(r"[、／/,，]|(?<![ァ-ヶー])・|・(?![ァ-ヶー])")
+#: A segment ending like a clause (「…を提示し」「…を進めて」) is prose, not a list member.
+CLAUSE_ENDING = re.compile(r"[しりてきいえけせめれたるうくずす]$")
 #: 「…とは」 asks for a definition; a naming question is answered by the same glossary line.
 #: 「Xって何？」 asks what X is, but 「Xって何台ある？」 asks for a count (何 + a counter) and
 #: 「Xにとって何が…」 is "for X": neither is a definition question.
@@ -257,6 +277,8 @@ MISSING_TEXT = "計画書には「{word}」についての記載は見つかり�
 NEIGHBOUR_TEXT = "計画書には「{focus}」{asked}の記載はありません。"
 NEIGHBOUR_CITY_TEXT = "計画書には枚方市の「{focus}」{asked}の記載はありません。"
 #: What a typed question asks about its subject: the plan may name the subject but not this.
+#: A counted set the plan names without listing its members.
+COUNTED_MISSING_TEXT = "計画書には「{counted}」の一つひとつの記載はありません。"
 ASKED_MEASURE = {"date": "の時期", "number": "の数値", "who": "の担当・主体"}
 NEIGHBOUR_LABEL = "参考（質問とは別の事柄についての記載です）:"
 #: A declined question's closest passage: shown, never presented as the answer.

@@ -34,6 +34,9 @@ class Question:
     events: tuple[str, ...] = ()  # verbal nouns used as verbs (「公布された」「導入する」): what happened
     #: The nouns after the question's topic (「…LINEは、」「…利用するには、」): what it asks of that topic.
     predicate: tuple[str, ...] = ()
+    #: The counted set whose members are asked for (「3つの基本理念」「20業務」), as normalised; "" if none.
+    counted: str = ""
+    count: int = 0  # how many members the question says the set has
 
     def focus_found(self, text: str) -> bool:
         return not self.focus or "".join(self.focus) in text or all(p in text for p in self.focus)
@@ -184,6 +187,7 @@ def analyse(query: str, asked: str | None = None) -> Question:
         qtype = "date"
     elif P.WHO_Q.search(own):
         qtype = "who"
+    counted = P.COUNTED_SET_Q.search(own) if qtype in ("general", "definition") else None
     words = _words(query)  # tagged once: every reading below shares it
     nouns, phrases, verbs = _question_words(words)
     ordinals = [re.sub(r"\s+", "", m) for m in P.ORDINAL.findall(normalize(query))]
@@ -216,9 +220,11 @@ def analyse(query: str, asked: str | None = None) -> Question:
         names,
         subject,
         tuple(noun_compounds(words)),
-        qtype == "general" and bool(P.LIST_Q.search(own)),
+        qtype == "general" and bool(P.LIST_Q.search(own) or counted),
         tuple(events(words)),
         tuple(predicate_words(words)),
+        "".join(counted.group("count", "unit", "noun")) if counted else "",
+        int(counted.group("count")) if counted else 0,
     )
 
 

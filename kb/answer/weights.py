@@ -117,6 +117,9 @@ class AnswerWeights:
     # question terms that sentence names at this share when sentences are chosen.
     inherited_share: float = 0.5
     list_item_chars: int = 80
+    # A counted set's members may follow the quote that names it in its passage (a list the
+    # sentence splitter cut off, 「…基本原則 ①オープン・透明、②…」): this many characters after it count.
+    list_window_chars: int = 60
     # Paraphrase (extractive._paraphrase): when a passage's closest expected question (想定質問) is
     # at least ``paraphrase_cosine`` close to the question, the question's terms that expected
     # question uses count as said by the sentences under its anchor, for support and, at

@@ -9,7 +9,7 @@ from typing import Any
 from kb.answer import Answerer, AnswerWeights, analyse
 from kb.answer import patterns as P
 from kb.answer.agreement import missing_kind
-from kb.answer.extractive import candidates, choose, confidence, semantic_lead
+from kb.answer.extractive import candidates, choose, confidence, members, semantic_lead
 from kb.answer.question import answer_shape
 from kb.answer.quotes import quotable_sentences
 from kb.answer.terms import TermStats
@@ -463,3 +463,81 @@ def test_an_expected_question_asked_all_but_word_for_word_answers_a_who_question
     assert answered.answerable and "組織の長を内閣総理大臣とし" in answered.citations[0].quote
     # a paraphrase, not the same question: the sentence does not say トップ, so no who-answer
     assert not ask(w.paraphrase_agree_cosine - 0.02).answerable
+
+
+# -- a question for the members of a counted set is answered by the list, not by the set's name --
+
+CONCEPT = _chunk(
+    "concept",
+    "スマートシティに取り組む上での基本コンセプト\n\n"
+    "3つの基本理念、5つの基本原則を提示し、これらに基づくスマートシティ構築を推奨\n\n"
+    "(出典) 内閣府 『スマートシティの推進について』P3",
+    "(7) スマートシティ・スマート自治体",
+    "図表：スマートシティの基本コンセプト",
+    kind="glossary",
+)
+STANDARDISED = _chunk(
+    "standardised",
+    "- このような状況を踏まえ、地方公共団体に対し、標準化対象事務(※)について、標準化基準に適合した"
+    "情報システム(標準準拠システム)の利用を義務付ける「地方公共団体情報システムの標準化に関する法律」が成立。\n\n"
+    "※ 20業務 (児童手当、子ども・子育て支援、住民基本台帳、戸籍の附票、印鑑登録、選挙人名簿管理、固定資産税、"
+    "個人住民税、法人住民税、軽自動車税、戸籍、就学、健康管理、児童扶養手当、生活保護、障害者福祉、介護保険、"
+    "国民健康保険、後期高齢者医療、国民年金)",
+    "(6) 自治体システムの標準化・共通化",
+    kind="glossary",
+)
+
+
+def _ask_over(chunk: Chunk, question: str) -> Any:
+    return Answerer(_KB([chunk], [Hit(1, 1.0, chunk)], _Retriever(0.9)), Settings()).answer(question)  # type: ignore[arg-type]
+
+
+def test_a_counted_set_is_asked_for_only_when_its_members_are() -> None:
+    assert (
+        analyse("スマートシティの基本コンセプトで提示されている3つの基本理念とは何ですか？").counted
+        == "3つの基本理念"
+    )
+    assert analyse("システム標準化の対象20業務を全部教えてください。").count == 20
+    assert analyse("「サービス設計12箇条」の内容を全部教えてください。").counted == "12箇条"
+    assert analyse("第3期で実施するセキュリティ対策の3つの種類").counted == "3つの種類"
+    # a set the question only mentions is not asked for
+    for question in (
+        "第2期に、標準化法の対象20業務についてどのような準備を行いましたか？",
+        "標準化の対象20業務に戸籍や印鑑登録は入っている？",
+        "自治体DX推進計画で基幹系20業務の標準準拠システムへの移行期限は？",
+        "1つの期が終わったら、振り返りってやるの？",
+    ):
+        assert not analyse(question).counted, question
+
+
+def test_members_are_counted_beside_the_sets_name() -> None:
+    named_only = normalize("3つの基本理念、5つの基本原則を提示し、これらに基づくスマートシティ構築を推奨")
+    assert members(named_only, "3つの基本理念") == 0
+    listed = normalize("※ 20業務 (児童手当、子ども・子育て支援、住民基本台帳、戸籍の附票、印鑑登録)")
+    assert members(listed, "20業務") >= 5
+    assert members(listed, "基本理念") == 0  # the text does not name that set
+    numbered = normalize(
+        "■ 自治体におけるDXの推進体制の構築 ① 組織体制の整備 ② デジタル人材の確保・育成 ③ 計画的な取組"
+    )
+    assert members(numbered) == 3
+    quoted = normalize("「物理的対策」「技術的対策」のほか、研修等の「人的対策」を実施します。")
+    assert members(quoted) == 3
+    # a ・ inside a katakana name is no separator
+    assert members(normalize("クラウド・バイ・デフォルト原則")) == 1
+
+
+def test_a_set_the_plan_names_without_its_members_is_declined_naming_the_set() -> None:
+    answer = _ask_over(CONCEPT, "スマートシティの基本コンセプトで提示されている3つの基本理念とは何ですか？")
+    assert not answer.answerable and not answer.confidence_label
+    assert answer.answer.startswith(P.COUNTED_MISSING_TEXT.format(counted="3つの基本理念"))
+    # the sentence naming the set is shown, labelled as not the answer
+    assert P.RELATED_LABEL in answer.answer
+    assert answer.citations[0].quote.startswith("3つの基本理念、5つの基本原則")
+    # the same passage answers a question that does not ask for the members
+    assert _ask_over(CONCEPT, "スマートシティの基本コンセプトでは何を推奨していますか？").answerable
+
+
+def test_a_set_is_answered_with_the_line_listing_its_members() -> None:
+    answer = _ask_over(STANDARDISED, "システム標準化の対象20業務を全部教えてください。")
+    assert answer.answerable
+    assert answer.citations[0].quote.startswith("※ 20業務 (児童手当")
