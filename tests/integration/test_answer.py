@@ -240,14 +240,16 @@ def test_stream_is_cumulative_and_ends_with_the_answer(answerer: Answerer) -> No
 #: (2026-11-28, 816 questions; dev holds batch 6's 30 near misses in yes/no, how-to, list and
 #: which forms): plan-worded unanswerable declined 0.941 / 0.852, answerable declined 0.013 /
 #: 0.032, evidence in answer 0.928 / 0.857; near-miss declined 0.716 / 0.780; colloquial
-#: answerable declined 0.574 / 0.638, colloquial unanswerable declined 0.833 / 0.850. Raise them
-#: when answers get better.
+#: answerable declined 0.574 / 0.638, colloquial unanswerable declined 0.833 / 0.850. Session 9:
+#: counted sets (「3つの基本理念とは」) and the expected questions' second pass: near-miss declined
+#: 0.757 / 0.780, colloquial answerable declined 0.553 / 0.617, the rest as above (±1 question).
+#: Raise them when answers get better.
 FLOORS = {
     "plan-worded": {"abstention_rate": 0.78, "evidence_in_answer": 0.8, "citation_correct": 0.85},
-    "tag:near_miss": {"abstention_rate": 0.68},
+    "tag:near_miss": {"abstention_rate": 0.72},
     "tag:colloquial": {"abstention_rate": 0.75},
 }
-CEILINGS = {"plan-worded": {"false_abstention_rate": 0.08}, "tag:colloquial": {"false_abstention_rate": 0.7}}
+CEILINGS = {"plan-worded": {"false_abstention_rate": 0.08}, "tag:colloquial": {"false_abstention_rate": 0.66}}
 
 
 @pytest.mark.slow

@@ -32,12 +32,16 @@ FOCUS_TAGS = {"colloquial", "western_year", "session"}
 # Floors = measured - 0.03, rounded down to two decimals (colloquial: one question = 0.021).
 # Session 8 (28 Nov): naming the 5.3 table's ticks (「対応する視点（③）」 for ○) moved one colloquial
 # question to rank 2: colloquial hybrid 0.681 / 0.872 / 0.776; floors left as they were.
+# Session 9 (28 Nov): the expected questions' second pass (871 questions in other words, 1,975 in
+# all) lifted colloquial dev: hybrid 0.787 / 0.957 / 0.863, semantic 0.702 / 0.851 / 0.771, keyword
+# 0.660 / 0.851 / 0.765; plan-worded unchanged (hybrid 0.865 / 0.997 / 0.923 on 297 questions).
+# Colloquial floors raised to the new measure - 0.03.
 FLOORS: dict[tuple[str, str], dict[str, float]] = {
     ("plan-worded", "hybrid"): {"hit@1": 0.84, "hit@5": 0.96, "mrr@10": 0.90},
     ("plan-worded", "keyword"): {"hit@1": 0.80, "hit@5": 0.95, "mrr@10": 0.87},
-    ("colloquial", "hybrid"): {"hit@1": 0.67, "hit@5": 0.84, "mrr@10": 0.75},
-    ("colloquial", "semantic"): {"hit@1": 0.63, "hit@5": 0.82, "mrr@10": 0.71},
-    ("colloquial", "keyword"): {"hit@1": 0.45, "hit@5": 0.69, "mrr@10": 0.57},
+    ("colloquial", "hybrid"): {"hit@1": 0.75, "hit@5": 0.92, "mrr@10": 0.83},
+    ("colloquial", "semantic"): {"hit@1": 0.67, "hit@5": 0.82, "mrr@10": 0.74},
+    ("colloquial", "keyword"): {"hit@1": 0.63, "hit@5": 0.82, "mrr@10": 0.73},
 }
 
 
