@@ -15,6 +15,7 @@ from kb.answer.extractive import (
     candidates,
     choose,
     confidence,
+    introduced_list,
     list_items,
     lists_the_set,
     related_sentence,
@@ -136,7 +137,7 @@ class Answerer:
         if listed is None:
             answer = _counted_missing(q, chosen[0], suggestions, score, note)
             return Draft(q, tuple(hits), answer, tuple(cands))
-        chosen = listed
+        chosen = introduced_list(q, listed, cands, w)
         citations = cite([pair for c in chosen for pair in c.quoted()])
         missing = self._missing_kind(q, [c.quote for c in citations]) if citations else None
         if missing:

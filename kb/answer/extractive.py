@@ -393,17 +393,59 @@ def lists_the_set(
             continue
         end = at + len(quote)
         if lists(text[at if names else end : end + w.list_window_chars]):
-            # The members follow the quote: quote them too, right after it, when they are a sentence
-            # of their own among the candidates.
-            following = [
-                o
-                for o in cands
-                if o.hit.chunk.chunk_id == c.hit.chunk.chunk_id
-                and end <= text.find(normalize(o.quote)) <= end + w.list_window_chars
-                and not _repeats(o, chosen)
-            ]
-            return [*chosen[: i + 1], *following[:1], *chosen[i + 1 :]][: w.max_quotes]
+            # The members follow the quote: quote them too, right after it.
+            return [*chosen[: i + 1], *_following(c, cands, chosen, w), *chosen[i + 1 :]]
     return None
+
+
+def _following(
+    c: Candidate, cands: Sequence[Candidate], chosen: Sequence[Candidate], w: AnswerWeights
+) -> list[Candidate]:
+    """The candidates that follow ``c`` in its passage one after another (list members the sentence
+    splitter cut apart: 「① 組織体制の整備」「② デジタル人材の確保・育成」…), up to ``w.list_items``."""
+    text = normalize(c.hit.text)
+    at = text.find(normalize(c.quote))
+    if at < 0:
+        return []
+    end, numbered = at + len(normalize(c.quote)), 0
+    out: list[Candidate] = []
+    same = [o for o in cands if o.hit.chunk.chunk_id == c.hit.chunk.chunk_id and o.via is None]
+    while len(out) < w.list_items:
+        nxt = next(
+            (o for o in same if end <= text.find(normalize(o.quote), end) <= end + w.member_gap_chars),
+            None,
+        )
+        if nxt is None or not is_list_item(nxt.quote, w) or _repeats(nxt, [*chosen, *out]):
+            break
+        # Numbered members go on in order: 「① …」「② …」, not the ① of the next list.
+        number = P.LEADING_NUMBER.match(normalize(nxt.quote))
+        if out and numbered and (number is None or int(number.group(1)) != numbered + len(out)):
+            break
+        if not out:
+            numbered = int(number.group(1)) if number else 0
+        out.append(nxt)
+        end = text.find(normalize(nxt.quote), end) + len(normalize(nxt.quote))
+    return out
+
+
+def introduced_list(
+    q: Question, chosen: Sequence[Candidate], cands: Sequence[Candidate], w: AnswerWeights
+) -> list[Candidate]:
+    """A general question answered by a label that introduces a numbered list (「自治体におけるDXの
+    推進体制の構築」, then 「① 組織体制の整備 ② デジタル人材の確保・育成 …」 in its passage): the
+    members that follow the label are quoted right after it, since the label alone says nothing."""
+    if q.qtype != "general" or not chosen:
+        return list(chosen)
+    first = chosen[0]
+    if not is_list_item(first.quote, w) or len(first.quote) > w.label_chars:
+        return list(chosen)
+    text, quote = normalize(first.hit.text), normalize(first.quote)
+    at = text.find(quote)
+    # Only an explicit list (① ② …): short lines after a label are often its siblings (table rows).
+    if at < 0 or _numbered(text[at + len(quote) : at + len(quote) + w.list_window_chars]) < 2:
+        return list(chosen)
+    following = _following(first, cands, chosen, w)
+    return [first, *following, *chosen[1:]] if following else list(chosen)
 
 
 class ItemIndex:

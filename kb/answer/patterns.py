@@ -51,6 +51,8 @@ COUNTED_KINDS = frozenset({"", "種類", "項目", "段階", "分野", "視点",
 NUMBERED_MEMBER = re.compile(r"(?:^|[\s、/／])([0-9]{1,2})(?![0-9.．,])")
 QUOTED_MEMBER = re.compile(r"「[^」]{1,30}」")
 LIST_SEPARATOR = re.compile(r"[、／/,，]|(?<![ァ-ヶー])・|・(?![ァ-ヶー])")
+#: A list member's number at its start, normalised (「① 組織体制の整備」 → 「1 組織体制の整備」).
+LEADING_NUMBER = re.compile(r"^([0-9]{1,2})(?![0-9.．,])")
 #: A segment ending like a clause (「…を提示し」「…を進めて」) is prose, not a list member.
 CLAUSE_ENDING = re.compile(r"[しりてきいえけせめれたるうくずす]$")
 #: 「…とは」 asks for a definition; a naming question is answered by the same glossary line.

@@ -120,6 +120,11 @@ class AnswerWeights:
     # A counted set's members may follow the quote that names it in its passage (a list the
     # sentence splitter cut off, 「…基本原則 ①オープン・透明、②…」): this many characters after it count.
     list_window_chars: int = 60
+    # The members quoted after a label that introduces them: each starts at most this many
+    # characters after the one before (spaces, separators), and the label is at most
+    # ``label_chars`` long (a heading-like line, not a sentence).
+    member_gap_chars: int = 8
+    label_chars: int = 40
     # Paraphrase (extractive._paraphrase): when a passage's closest expected question (想定質問) is
     # at least ``paraphrase_cosine`` close to the question, the question's terms that expected
     # question uses count as said by the sentences under its anchor, for support and, at

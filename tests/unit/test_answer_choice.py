@@ -541,3 +541,31 @@ def test_a_set_is_answered_with_the_line_listing_its_members() -> None:
     answer = _ask_over(STANDARDISED, "システム標準化の対象20業務を全部教えてください。")
     assert answer.answerable
     assert answer.citations[0].quote.startswith("※ 20業務 (児童手当")
+
+
+# -- a label that introduces a numbered list is quoted with the members that follow it ----------
+
+DX_PLAN = _chunk(
+    "dx-plan",
+    "自治体DX推進計画（2020.12.25策定、2023.12.22最新改定） ■ 自治体におけるDXの推進体制の構築 "
+    "① 組織体制の整備 ② デジタル人材の確保・育成 ③ 計画的な取組 ④ 都道府県による市区町村支援 "
+    "■ 重点取組事項 ① 自治体フロントヤード改革の推進",
+    "自治体デジタル・トランスフォーメーション（DX）推進計画",
+    kind="national_strategy",
+)
+
+
+def test_a_label_introducing_a_numbered_list_is_quoted_with_its_members() -> None:
+    answer = _ask_over(
+        DX_PLAN, "自治体DX推進計画で、自治体におけるDXの推進体制の構築として挙げられている項目は何ですか？"
+    )
+    quotes = [c.quote for c in answer.citations]
+    assert answer.answerable and quotes[0] == "自治体におけるDXの推進体制の構築"
+    # the four members in order, and not the ① of the next list
+    assert quotes[1:5] == [
+        "① 組織体制の整備",
+        "② デジタル人材の確保・育成",
+        "③ 計画的な取組",
+        "④ 都道府県による市区町村支援",
+    ]
+    assert not any("フロントヤード" in q for q in quotes)
