@@ -113,7 +113,10 @@ def candidates(q: Question, hits: Sequence[Hit], stats: TermStats, w: AnswerWeig
                 and (named_period(q, norm) or names_subject(q, norm, f"{label_n} {heading}", passages, stats))
                 and (not w.date_event or names_event(q, norm, f"{label_n} {heading}", passages, stats))
                 if typed_question
-                else states_predicate(
+                # An expected question all but the same as the asked one was written as answered
+                # by this sentence: what it asks of its topic is stated, in other words.
+                else (lent and paraphrase is not None and paraphrase.cosine >= w.paraphrase_predicate_cosine)
+                or states_predicate(
                     q,
                     (norm, label_n, heading, *((paraphrase.words,) if lent and paraphrase else ())),
                     stats,

@@ -144,6 +144,10 @@ class AnswerWeights:
     # at 0.93-0.99 (near-miss questions reach 0.978 against expected questions, but their figure or
     # body is still checked by the other agreement rules).
     paraphrase_agree_cosine: float = 0.97
+    # At ``paraphrase_predicate_cosine`` the lent expected question also says what a general
+    # question asks of its topic (agreement.states_predicate): 「…知らせは、いまはデータで届くの？」
+    # ↔ 「…知らせは役所にネットで届く?」, written as answered by the anchor's sentence.
+    paraphrase_predicate_cosine: float = 0.95
     # A declined question is shown the sentence under the anchor of an expected question at least
     # ``related_cosine`` close, in the top ``related_passages`` passages, labelled as related, not
     # as the answer (extractive.related_sentence). Dev (session 7): of the 27 declined colloquial

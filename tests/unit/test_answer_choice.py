@@ -569,3 +569,39 @@ def test_a_label_introducing_a_numbered_list_is_quoted_with_its_members() -> Non
         "④ 都道府県による市区町村支援",
     ]
     assert not any("フロントヤード" in q for q in quotes)
+
+
+# -- an expected question all but the same as the asked one states its predicate ----------------
+
+REGISTRY = _chunk(
+    "registry",
+    "固定資産税業務においては、法務局連携システムを導入し、法務局からの登記異動通知の電子化およびオンライン化に対応しました。",
+    "2.2 枚方市の情報化の現状",
+)
+REGISTRY_ANCHOR = "登記異動通知の電子化およびオンライン化に対応しました"
+
+
+def _registry_hit(cosine: float) -> Hit:
+    start = REGISTRY.text.index(REGISTRY_ANCHOR)
+    match = QuestionMatch(
+        "土地の持ち主が変わった知らせは役所にネットで届く?",
+        cosine,
+        start,
+        start + len(REGISTRY_ANCHOR),
+        False,
+    )
+    return Hit(1, 1.0, REGISTRY, similar_question=match)
+
+
+def test_a_close_expected_question_says_what_a_yes_no_question_asks_of_its_topic() -> None:
+    q = analyse("土地の持ち主が変わったときの知らせは、今はデータで来るの？")
+    w = AnswerWeights()
+    assert q.predicate == ("データ",)  # in neither the sentence nor the expected question
+    stats = TermStats([REGISTRY])
+    close = candidates(q, [_registry_hit(w.paraphrase_predicate_cosine + 0.01)], stats, w)
+    assert all(c.agrees for c in close)
+    answer = Answerer(_KB([REGISTRY], [_registry_hit(0.96)], _Retriever(0.9)), Settings()).answer(q.query)  # type: ignore[arg-type]
+    assert answer.answerable and answer.confidence_label == "低"
+    # a lent expected question that is only close (below the bar) does not state the predicate
+    lent = candidates(q, [_registry_hit(w.paraphrase_predicate_cosine - 0.01)], stats, w)
+    assert any(c.paraphrase for c in lent) and not any(c.agrees for c in lent)
