@@ -19,6 +19,11 @@ from kb.text import normalize
         ("どこの会社の機械でも使える仕組みは？", "who", ""),
         ("どこでも使える仕組みは？", "general", ""),
         ("役所のIT関係を話し合う会議のトップは誰？", "who", ""),
+        # 「誰でも」「誰一人」 are "anyone" and "no one": 「担当は誰ですか」 still asks who
+        ("誰でも無料で使える端末はある？", "general", ""),
+        ("誰一人取り残されないための取組は？", "general", ""),
+        ("だれひとり取り残さない社会とは何ですか？", "definition", ""),
+        ("この計画の担当は誰ですか？", "who", ""),
         ("支所にいながら本庁の担当とテレビ電話で話せる？", "general", ""),  # talking *to* staff
         ("保育ICTシステムの担当はどこ？", "who", ""),
         # asking for the term a description defines
