@@ -149,6 +149,16 @@ BODY_Q = re.compile(
 #: プロジェクトチーム, 協議会), which the plan names as the bodies departments take part in.
 DEPT_Q = re.compile(r"どの課|どこの課|何課|担当課|所管課|どの部署|どこの部署")
 DEPT_A = re.compile(r"[一-龥ァ-ヶー]+(課|室|(?<!本)部|局|センター)|図書館")
+#: A which-company question (「連携した民間企業はどこ」「どこの会社の製品」「どのメーカー」): answered by a
+#: sentence naming a company (株式会社…, …社, a Latin-letter name), not by the department that ran
+#: the project. Not 「どこの会社の機械でも使える」 (any company's).
+COMPANY_Q = re.compile(
+    r"(企業|会社|事業者|メーカー|ベンダー|業者)(は|が)?(どこ|誰|どちら)"
+    r"|(どこの|どの)(会社|企業|メーカー|事業者|業者|ベンダー)(?![^、。？?]*でも)"
+)
+COMPANY_A = re.compile(
+    r"株式会社|有限会社|合同会社|（株）|\(株\)|[ァ-ヶー]{2,}社(?!会)|[一-龥]{2,}社(?![会員内長])"
+)
 #: A where question (どこに/どこで設置・実施): answered by a sentence naming a body or a place.
 PLACE_Q = re.compile(r"どこ(に|で)|場所")
 PLACE_A = re.compile(
@@ -162,7 +172,7 @@ BODY_A = re.compile(
 #: A who question asking which person (誰/だれ/どなた): answered by a body (BODY_A) or a sentence
 #: naming people — 「住民票を有する全ての方」, 市民, 職員, 事業者, 保護者, 児童 — not by one naming
 #: nobody (「…を一元化、…を共同で管理」).
-PERSON_Q = re.compile(r"誰(?!も|か)|だれ(?!も|か)|どなた")
+PERSON_Q = re.compile(r"誰(?!も|か|でも|一人|ひとり)|だれ(?!も|か|でも|一人|ひとり)|どなた")
 PERSON_A = re.compile(
     r"[一-龥]+(者|員|民)|(?<![一-龥])(方|人)(?![法式針向面策])|[一-龥]人(?![口材工])"
     r"|児童|生徒|子ども|子供|本部長|市長|大臣|知事|cio|フェロー"

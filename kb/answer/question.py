@@ -248,7 +248,9 @@ def answer_shape(q: Question, sentence: str, kind: str, label: str = "") -> tupl
         body = bool(P.BODY_A.search(sentence))
         # Which body: a sentence naming none (「事業者等との連携による…」) has no answer of that shape;
         # where: nor has one naming neither a body nor a place (「…コーナーを設置しました」).
-        if P.DEPT_Q.search(own):
+        if P.COMPANY_Q.search(own):
+            ok = names_a_company(sentence, own)
+        elif P.DEPT_Q.search(own):
             ok = bool(P.DEPT_A.search(sentence))
         elif P.PLACE_Q.search(own):
             ok = body or bool(P.PLACE_A.search(sentence))
@@ -288,3 +290,14 @@ def names_a_name(q: Question, sentence: str, label: str = "") -> bool:
         if name and name not in asked:
             return True
     return False
+
+
+def names_a_company(sentence: str, asked: str) -> bool:
+    """Does a (normalised) sentence name a company (株式会社…, …社) or a Latin-letter name that is
+    not a kind of technology (ICT, AI) and that the question (``asked``) does not already say?"""
+    if P.COMPANY_A.search(sentence):
+        return True
+    return any(
+        (name := m.group(2)) and name not in P.GENERIC_LATIN and name not in asked
+        for m in P.NAME_A.finditer(sentence)
+    )

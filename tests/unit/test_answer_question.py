@@ -192,3 +192,18 @@ def test_a_which_department_question_needs_a_department() -> None:
     assert answer_shape(q, normalize("おくやみ手続き窓口の設置【地域サービス課】"), "plan")[0]
     # a which-body question that is not about departments still takes the headquarters
     assert answer_shape(analyse("プロジェクトチームはどこの下に設置された？"), team, "plan")[0]
+
+
+def test_a_which_company_question_needs_a_company_in_the_sentence() -> None:
+    from kb.answer.question import answer_shape
+    from kb.text import normalize
+
+    q = analyse("スマート街路灯の社会実験で連携した民間企業はどこですか？")
+    # the department that ran the trial is not the company asked for
+    department = normalize("公民連携によるスマート街路灯等の実験【政策推進課】")
+    assert not answer_shape(q, department, "plan")[0]
+    assert answer_shape(q, normalize("株式会社〇〇と連携してスマート街路灯を設置しました"), "plan")[0]
+    assert answer_shape(q, normalize("ORDENを提供する事業者と連携しました"), "plan")[0]  # a Latin-letter name
+    assert not answer_shape(q, normalize("AIを活用した実験を行いました"), "plan")[0]  # a kind of technology
+    # 「どこの会社の機械でも」 is any company's: not a which-company question
+    assert analyse("どこの会社の機械でも使える仕組みの呼び名は？").qtype != "who"
