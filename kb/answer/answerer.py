@@ -134,14 +134,16 @@ class Answerer:
         # A question for the members of a counted set is answered by a list of them, not by the
         # sentence that only names the set.
         listed = lists_the_set(q, chosen, cands, w)
-        if listed is None:
-            answer = _counted_missing(q, chosen[0], suggestions, score, note)
-            return Draft(q, tuple(hits), answer, tuple(cands))
+        if listed is None:  # the plan names the set only: say so, and show where
+            head = P.COUNTED_MISSING_TEXT.format(counted=q.counted)
+            return Draft(
+                q, tuple(hits), _declined(q, head, suggestions, score, note, chosen[0]), tuple(cands)
+            )
         chosen = introduced_list(q, listed, cands, w)
         citations = cite([pair for c in chosen for pair in c.quoted()])
         missing = self._missing_kind(q, [c.quote for c in citations]) if citations else None
-        if missing:
-            answer = _missing(q, missing, suggestions, score, note)
+        if missing:  # the subject is a kind of thing the plan never names
+            answer = _declined(q, P.MISSING_TEXT.format(word=missing), suggestions, score, note)
         elif citations:
             label, reason = _label(chosen[0], w)
             text = answer_text(citations, label, list_items(citations, w) if q.listing else 0)
@@ -243,7 +245,20 @@ def _abstention(
         text = template.format(focus="".join(q.focus), asked=P.ASKED_MEASURE.get(q.qtype, ""))
         text += f"\n{P.NEIGHBOUR_LABEL}\n{with_marker(best.quote, 1)}"
         return Answer(text, False, q.query, neighbour, suggestions, score, note=note)
-    text = P.ABSTAIN_TEXT
+    return _declined(q, P.ABSTAIN_TEXT, suggestions, score, note, related)
+
+
+def _declined(
+    q: Question,
+    head: str,
+    suggestions: tuple[SectionRef, ...],
+    score: float,
+    note: str,
+    related: Candidate | None = None,
+) -> Answer:
+    """A declined answer: ``head`` (why), the ``related`` sentence if any, labelled as not
+    confirmed to answer and cited as [1], then the sections worth a look."""
+    text = head
     shown: tuple[Citation, ...] = ()
     if related is not None:
         shown = cite([(related.hit, related.quote)])
@@ -251,27 +266,6 @@ def _abstention(
     if suggestions:
         text += "\n" + P.SUGGESTIONS_LABEL + "\n" + "\n".join(f"・{s.location}" for s in suggestions)
     return Answer(text, False, q.query, shown, suggestions, score, note=note)
-
-
-def _counted_missing(
-    q: Question, named: Candidate, suggestions: tuple[SectionRef, ...], score: float, note: str
-) -> Answer:
-    """Decline a question for the members of a set that the plan names without listing them;
-    the sentence naming the set is shown, labelled as not the answer."""
-    text = P.COUNTED_MISSING_TEXT.format(counted=q.counted)
-    text += f"\n{P.RELATED_LABEL}\n{with_marker(named.quote, 1)}"
-    if suggestions:
-        text += "\n" + P.SUGGESTIONS_LABEL + "\n" + "\n".join(f"・{s.location}" for s in suggestions)
-    shown = cite([(named.hit, named.quote)])
-    return Answer(text, False, q.query, shown, suggestions, score, note=note)
-
-
-def _missing(q: Question, word: str, suggestions: tuple[SectionRef, ...], score: float, note: str) -> Answer:
-    """Decline a question whose subject the plan never names, saying which word it lacks."""
-    text = P.MISSING_TEXT.format(word=word)
-    if suggestions:
-        text += "\n" + P.SUGGESTIONS_LABEL + "\n" + "\n".join(f"・{s.location}" for s in suggestions)
-    return Answer(text, False, q.query, (), suggestions, score, note=note)
 
 
 def _suggestions(hits: Sequence[Hit], limit: int = 3) -> tuple[SectionRef, ...]:

@@ -7,7 +7,6 @@ question terms), and the retrieval signals decide whether to answer at all.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 
@@ -335,6 +334,22 @@ def _leading_run(segments: Sequence[str]) -> int:
     return n
 
 
+def _longest_run(segments: Sequence[str]) -> int:
+    """The longest run of consecutive list members among ``segments``."""
+    run = longest = 0
+    for segment in segments:
+        run = run + 1 if _is_member(segment) else 0
+        longest = max(longest, run)
+    return longest
+
+
+def _place(c: Candidate) -> tuple[str, int, int] | None:
+    """(its passage's text, start, end) of a candidate's quote, normalised; None if not found."""
+    text, quote = normalize(c.hit.text), normalize(c.quote)
+    at = text.find(quote)
+    return None if at < 0 else (text, at, at + len(quote))
+
+
 def _numbered(text: str) -> int:
     """How many members numbered 1, 2, 3 … in order a normalised text holds (①② normalise to 1 2)."""
     numbers = {int(n) for n in P.NUMBERED_MEMBER.findall(text)}
@@ -354,7 +369,7 @@ def members(text: str, name: str = "") -> int:
         return 0
     before, _, after = text.partition(name) if name else ("", "", text)
     segments = P.LIST_SEPARATOR.split(after)
-    run = _leading_run(segments) if name else max(_leading_run(segments[i:]) for i in range(len(segments)))
+    run = _leading_run(segments) if name else _longest_run(segments)
     return max(
         _numbered(after),
         len(P.QUOTED_MEMBER.findall(after)),
@@ -377,7 +392,7 @@ def lists_the_set(
     if not q.counted or not chosen:
         return list(chosen)
     need = min(q.count, 3)
-    kind = re.sub(r"^[0-9]+\s*(つの|個の)?", "", q.counted)
+    kind = P.COUNT_PREFIX.sub("", q.counted)
     names = [] if kind in P.COUNTED_KINDS else [n for n in (q.counted, kind) if len(n) > 1]
 
     def lists(text: str) -> bool:
@@ -390,11 +405,9 @@ def lists_the_set(
         best = max(listing, key=lambda c: c.score)
         return [best, *(c for c in chosen if c is not best)][: w.max_quotes]
     for i, c in enumerate(chosen):
-        text, quote = normalize(c.hit.text), normalize(c.quote)
-        at = text.find(quote)
-        if at < 0:
+        if (place := _place(c)) is None:
             continue
-        end = at + len(quote)
+        text, at, end = place
         if lists(text[at if names else end : end + w.list_window_chars]):
             # The members follow the quote: quote them too, right after it.
             return [*chosen[: i + 1], *_following(c, cands, chosen, w), *chosen[i + 1 :]]
@@ -406,28 +419,37 @@ def _following(
 ) -> list[Candidate]:
     """The candidates that follow ``c`` in its passage one after another (list members the sentence
     splitter cut apart: 「① 組織体制の整備」「② デジタル人材の確保・育成」…), up to ``w.list_items``."""
-    text = normalize(c.hit.text)
-    at = text.find(normalize(c.quote))
-    if at < 0:
+    if (place := _place(c)) is None:
         return []
-    end, numbered = at + len(normalize(c.quote)), 0
+    text, _, end = place
+    numbered = 0
     out: list[Candidate] = []
-    same = [o for o in cands if o.hit.chunk.chunk_id == c.hit.chunk.chunk_id and o.via is None]
+    # The other sentences of the passage, each normalised once.
+    same = [
+        (o, normalize(o.quote))
+        for o in cands
+        if o.hit.chunk.chunk_id == c.hit.chunk.chunk_id and o.via is None
+    ]
     while len(out) < w.list_items:
         nxt = next(
-            (o for o in same if end <= text.find(normalize(o.quote), end) <= end + w.member_gap_chars),
+            (
+                (o, quote, at)
+                for o, quote in same
+                if end <= (at := text.find(quote, end)) <= end + w.member_gap_chars
+            ),
             None,
         )
-        if nxt is None or not is_list_item(nxt.quote, w) or _repeats(nxt, [*chosen, *out]):
+        if nxt is None or not is_list_item(nxt[0].quote, w) or _repeats(nxt[0], [*chosen, *out]):
             break
+        member, quote, at = nxt
         # Numbered members go on in order: 「① …」「② …」, not the ① of the next list.
-        number = P.LEADING_NUMBER.match(normalize(nxt.quote))
+        number = P.LEADING_NUMBER.match(quote)
         if out and numbered and (number is None or int(number.group(1)) != numbered + len(out)):
             break
         if not out:
             numbered = int(number.group(1)) if number else 0
-        out.append(nxt)
-        end = text.find(normalize(nxt.quote), end) + len(normalize(nxt.quote))
+        out.append(member)
+        end = at + len(quote)
     return out
 
 
@@ -442,10 +464,9 @@ def introduced_list(
     first = chosen[0]
     if not is_list_item(first.quote, w) or len(first.quote) > w.label_chars:
         return list(chosen)
-    text, quote = normalize(first.hit.text), normalize(first.quote)
-    at = text.find(quote)
     # Only an explicit list (① ② …): short lines after a label are often its siblings (table rows).
-    if at < 0 or _numbered(text[at + len(quote) : at + len(quote) + w.list_window_chars]) < 2:
+    place = _place(first)
+    if place is None or _numbered(place[0][place[2] : place[2] + w.list_window_chars]) < 2:
         return list(chosen)
     following = _following(first, cands, chosen, w)
     return [first, *following, *chosen[1:]] if following else list(chosen)

@@ -45,11 +45,14 @@ COUNTED_SET_Q = re.compile(
 )
 #: What a set counted only by kind is called (「3つの種類」「4段階」): no quote need name it.
 COUNTED_KINDS = frozenset({"", "種類", "項目", "段階", "分野", "視点", "点", "つ"})
+#: The count that opens a counted set's name (「3つの」 of 「3つの基本理念」): what is left names its kind.
+COUNT_PREFIX = re.compile(r"^[0-9]+\s*(つの|個の)?")
 #: Members of a list as the plan writes them: numbers (①②), quoted names, or short segments
-#: between separators. A ・ between two katakana is part of a name (クラウド・バイ・デフォルト).
-#: A numbered member in normalised text, where ①② have become 1 2 (「1 組織体制の整備 2 デジタル人材…」).
+#: between separators. A numbered member in normalised text, where ①② have become 1 2
+#: (「1 組織体制の整備 2 デジタル人材…」).
 NUMBERED_MEMBER = re.compile(r"(?:^|[\s、/／])([0-9]{1,2})(?![0-9.．,])")
 QUOTED_MEMBER = re.compile(r"「[^」]{1,30}」")
+#: A ・ between two katakana is part of a name (クラウド・バイ・デフォルト), not a separator.
 LIST_SEPARATOR = re.compile(r"[、／/,，]|(?<![ァ-ヶー])・|・(?![ァ-ヶー])")
 #: A list member's number at its start, normalised (「① 組織体制の整備」 → 「1 組織体制の整備」).
 LEADING_NUMBER = re.compile(r"^([0-9]{1,2})(?![0-9.．,])")
@@ -121,8 +124,11 @@ ORDINAL = re.compile(
 #: A numbered item of the plan as a heading names it (取組3-1) or a sentence points at it
 #: (「取り組み3-1に掲げる…」): groups are the two numbers.
 ITEM_REF = re.compile(r"取り?組み?\s*([0-9]+)\s*-\s*([0-9]+)(?![0-9])")
+#: 誰 / だれ asking who: not 誰も, 誰か, 誰でも (anyone) or 誰一人 (no one).
+_WHO_WORD = r"誰(?!も|か|でも|一人|ひとり)|だれ(?!も|か|でも|一人|ひとり)|どなた"
 WHO_Q = re.compile(
-    r"誰(?!も|か|でも|一人|ひとり)|だれ(?!も|か|でも|一人|ひとり)|どなた|どこ(?!まで|でも|か(?!ら))|どの課|どの部|部署|担当(?![とにへ])|所管|省庁|発行元|どの機関|どの組織|名前"
+    _WHO_WORD
+    + r"|どこ(?!まで|でも|か(?!ら))|どの課|どの部|部署|担当(?![とにへ])|所管|省庁|発行元|どの機関|どの組織|名前"
     r"|どの(会社|企業|メーカー|事業者|業者|ベンダー)"
 )
 
@@ -172,7 +178,7 @@ BODY_A = re.compile(
 #: A who question asking which person (誰/だれ/どなた): answered by a body (BODY_A) or a sentence
 #: naming people — 「住民票を有する全ての方」, 市民, 職員, 事業者, 保護者, 児童 — not by one naming
 #: nobody (「…を一元化、…を共同で管理」).
-PERSON_Q = re.compile(r"誰(?!も|か|でも|一人|ひとり)|だれ(?!も|か|でも|一人|ひとり)|どなた")
+PERSON_Q = re.compile(_WHO_WORD)
 PERSON_A = re.compile(
     r"[一-龥]+(者|員|民)|(?<![一-龥])(方|人)(?![法式針向面策])|[一-龥]人(?![口材工])"
     r"|児童|生徒|子ども|子供|本部長|市長|大臣|知事|cio|フェロー"
@@ -288,9 +294,9 @@ CLAUSE_CUT = re.compile(r"(?<=[しり])、|(?<!ついて|おいて|とって|よ
 MISSING_TEXT = "計画書には「{word}」についての記載は見つかりませんでした。"
 NEIGHBOUR_TEXT = "計画書には「{focus}」{asked}の記載はありません。"
 NEIGHBOUR_CITY_TEXT = "計画書には枚方市の「{focus}」{asked}の記載はありません。"
-#: What a typed question asks about its subject: the plan may name the subject but not this.
 #: A counted set the plan names without listing its members.
 COUNTED_MISSING_TEXT = "計画書には「{counted}」の一つひとつの記載はありません。"
+#: What a typed question asks about its subject: the plan may name the subject but not this.
 ASKED_MEASURE = {"date": "の時期", "number": "の数値", "who": "の担当・主体"}
 NEIGHBOUR_LABEL = "参考（質問とは別の事柄についての記載です）:"
 #: A declined question's closest passage: shown, never presented as the answer.
