@@ -8,10 +8,10 @@ import re
 from collections.abc import Collection, Sequence
 
 from kb.answer import patterns as P
-from kb.answer.question import Question, answer_shape
+from kb.answer.question import Question, answer_shape, noun_runs
 from kb.answer.terms import TermStats
 from kb.answer.weights import AnswerWeights
-from kb.text import normalize
+from kb.text import Morpheme, morphemes, normalize
 
 
 def figure_attached(q: Question, sentence: str, kind: str, stats: TermStats) -> bool:
@@ -99,6 +99,20 @@ def names_subject(
     return key is None or _named_where_used(key, sentence, context, passages, stats)
 
 
+def names_topic(
+    q: Question, sentence: str, context: str, passages: str | Sequence[str], stats: TermStats
+) -> bool:
+    """Does the sentence (or its context) name the topic a yes/no or how-to question asks its
+    predicate of (「おくやみ窓口は予約が必要ですか」 → おくやみ窓口, its rarest word the passages use)?
+    A sentence stating the predicate of another topic (保育所の来庁予約) does not answer it."""
+    if not q.topic or not q.predicate:
+        return True
+    known = [t for t in q.topic if stats.df(t) > 0]
+    if not known:
+        return True
+    return _named_where_used(max(known, key=stats.idf), sentence, context, passages, stats)
+
+
 def names_event(
     q: Question, sentence: str, context: str, passages: str | Sequence[str], stats: TermStats
 ) -> bool:
@@ -152,3 +166,50 @@ def agrees(q: Question, sentence: str, kind: str, lexical: float, w: AnswerWeigh
     if P.CITY_Q.search(q.query) and not P.CITY_A.search(sentence):
         return not (kind == "national_strategy" or P.NATION_A.search(sentence))
     return True
+
+
+def names_a_member(q: Question, sentence: str) -> bool | None:
+    """For a question asking which of a category its topic names (``Question.kind``), does the
+    (normalised) sentence name one? None when the sentence does not use the category's head noun.
+
+    An occurrence of the head noun names a member when the sentence qualifies it in words the
+    question does not use: a longer compound (連絡帳機能), a noun phrase before の (タッチパネル式の
+    デジタルサイネージ), a clause (必要となるセキュリティ対策), or a parenthesis after it. The sentence
+    that only restates the question's topic (「証明書自動発行機を…」 for 「どのような証明書を取得でき
+    ますか」, 「職員に求められる情報スキルを定義し」 for 「職員に求められる情報スキルとしてどのような
+    スキルを…」) does not.
+    """
+    if not q.kind:
+        return True
+    head = q.kind[1]
+    asked = normalize(q.query)
+    words = morphemes(sentence)
+    runs = noun_runs(words)
+    used = False
+    for a, b in runs:
+        run = "".join(w.surface for w in words[a:b])
+        if head not in run:
+            continue
+        used = True
+        named = run[: run.index(head) + len(head)]  # the compound up to the head: 「情報スキル」
+        if named not in asked:
+            return True
+        if named != run:  # what qualifies 施設予約システム qualifies the システム, not the 施設
+            continue
+        if b < len(words) and words[b].surface in ("(", "（"):
+            return True
+        if a > 0 and (modifier := _modifier(words, runs, a)) and modifier + named not in asked:
+            return True
+    return False if used else None
+
+
+def _modifier(words: Sequence[Morpheme], runs: Sequence[tuple[int, int]], at: int) -> str:
+    """What qualifies the noun run starting at word ``at``: the noun phrase before its の (「タッチ
+    パネル式の」, 等 dropped), or the end of a clause (「求められる」, two words); "" if nothing."""
+    before = words[at - 1]
+    if before.surface == "の":
+        phrase = next(("".join(w.surface for w in words[x:y]) for x, y in runs if y == at - 1), "")
+        return f"{phrase.rstrip('等')}の" if phrase.rstrip("等") else ""
+    if before.pos1 in ("動詞", "形容詞", "助動詞"):
+        return "".join(w.surface for w in words[max(0, at - 2) : at])
+    return ""

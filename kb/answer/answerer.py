@@ -7,7 +7,7 @@ from dataclasses import replace
 from typing import Any, Protocol
 
 from kb.answer import patterns as P
-from kb.answer.agreement import missing_kind
+from kb.answer.agreement import missing_kind, names_a_member
 from kb.answer.extractive import (
     LEAD_TYPES,
     ExtractiveWriter,
@@ -35,6 +35,7 @@ from kb.knowledge import KnowledgeBase
 from kb.plain_words import held_in
 from kb.query import QUESTION, validate_query
 from kb.retrieve import Filters, Hit
+from kb.text import normalize
 
 
 class Writer(Protocol):
@@ -140,6 +141,13 @@ class Answerer:
                 q, tuple(hits), _declined(q, head, suggestions, score, note, chosen[0]), tuple(cands)
             )
         chosen = introduced_list(q, listed, cands, w)
+        if w.which_member and q.kind and chosen and _restates_kind(q, chosen):
+            # 「どの施設を予約できますか」 answered only by the sentence naming 施設予約システム: the
+            # plan names the category, not which ones; say so, and show where.
+            head = P.KIND_MISSING_TEXT.format(kind=q.kind[0])
+            return Draft(
+                q, tuple(hits), _declined(q, head, suggestions, score, note, chosen[0]), tuple(cands)
+            )
         citations = cite([pair for c in chosen for pair in c.quoted()])
         missing = self._missing_kind(q, [c.quote for c in citations]) if citations else None
         if missing:  # the subject is a kind of thing the plan never names
@@ -192,6 +200,13 @@ class Answerer:
         # The raw cosine, which kb.search does not report (fused scores only); the query vector
         # comes from the embedder's cache, so this costs one vector-store lookup, not a second encode.
         return hits, self.kb.retriever.best_chunk_cosine(query)
+
+
+def _restates_kind(q: Question, chosen: Sequence[Candidate]) -> bool:
+    """Does the answer's first quote name the asked category only as the question does, with no
+    quote naming one of its members (agreement.names_a_member)?"""
+    verdicts = [names_a_member(q, normalize(c.quote)) for c in chosen]
+    return verdicts[0] is False and True not in verdicts
 
 
 def _label(best: Candidate, w: AnswerWeights) -> tuple[str, str]:

@@ -18,6 +18,7 @@ from kb.answer.agreement import (
     named_period,
     names_event,
     names_subject,
+    names_topic,
     states_predicate,
 )
 from kb.answer.question import Question, answer_shape, question_words
@@ -27,6 +28,7 @@ from kb.answer.types import Answer, Candidate, Citation, Draft
 from kb.answer.weights import AnswerWeights
 from kb.chunk import Chunk
 from kb.era import years_in
+from kb.plain_words import PlainWordMatch, held_in
 from kb.retrieve import Hit
 from kb.text import normalize
 
@@ -68,13 +70,19 @@ def candidates(q: Question, hits: Sequence[Hit], stats: TermStats, w: AnswerWeig
         # names an ordinal that every chunk of the plan would otherwise share.
         own_headings = normalize(" ".join(hit.chunk.heading_path))
         body = normalize(hit.text)
-        chunk_cov = stats.coverage(q.terms, body, heading)
+        # The question's everyday words for a plan term the passage holds (kb/plain_words.py):
+        # a sentence holding the term says them too (学童保育 → 留守家庭児童会室).
+        aliases = hit.plain_words if w.alias_lend else ()
+        body_said = _aliases_said(aliases, body)
+        chunk_cov = stats.coverage(q.terms, body, heading, body_said)
         # The passage's expected question that says what the question says, in the words it uses:
         # those words count as said by the sentences under the question's anchor.
         paraphrase = _paraphrase(hit, w.paraphrase_cosine)
         # All but the same question as the expected one: its words also say what the answer is about.
         agreeing_paraphrase = paraphrase is not None and paraphrase.cosine >= w.paraphrase_agree_cosine
-        chunk_cov_said = stats.coverage(q.terms, body, heading, paraphrase.words) if paraphrase else chunk_cov
+        chunk_cov_said = (
+            stats.coverage(q.terms, body, heading, body_said, paraphrase.words) if paraphrase else chunk_cov
+        )
         meaning = _rescaled(hit.sentence_cosine, w.sentence_floor, w.sentence_span)
         previous = stats.before.get(hit.chunk.chunk_id, "")
         for quote, label, follows in pairs:
@@ -83,10 +91,20 @@ def candidates(q: Question, hits: Sequence[Hit], stats: TermStats, w: AnswerWeig
             typed, shape = answer_shape(q, norm, hit.kind, label_n)
             lexical = stats.coverage(q.terms, norm, label_n, heading)
             cover, passage_cover = lexical, chunk_cov  # with the expected question's words lent
+            lent_words = []
             if paraphrase is not None and paraphrase.holds(quote):
-                cover = stats.coverage(q.terms, norm, label_n, heading, paraphrase.words)
+                lent_words.append(paraphrase.words)
                 passage_cover = chunk_cov_said
-            lent = paraphrase is not None and cover > lexical
+            said = _aliases_said(aliases, f"{norm} {label_n}")
+            if said:
+                lent_words.append(said)
+            if lent_words:
+                cover = stats.coverage(q.terms, norm, label_n, heading, *lent_words)
+            # The thesaurus's words are the plan's subject in other words: they count for agreement
+            # too (デジタル推進委員 is the plan's デジタル推進員); an expected question's only when all
+            # but the same question.
+            said_cover = stats.coverage(q.terms, norm, label_n, heading, said) if said else lexical
+            lent = paraphrase is not None and paraphrase.holds(quote) and cover > lexical
             semantic = meaning if _is_best_sentence(hit, quote) else 0.0
             support = max(0.5 * cover + 0.5 * passage_cover, w.semantic_support * semantic) if typed else 0.0
             score = (
@@ -107,19 +125,35 @@ def candidates(q: Question, hits: Sequence[Hit], stats: TermStats, w: AnswerWeig
             # Agreement reads the sentence and its heading. With the whole passage (tried on dev),
             # near-miss questions were answered more often at the same false abstention.
             agreeing = (
-                agrees(q, norm, hit.kind, cover if lent and agreeing_paraphrase else lexical, w)
+                agrees(q, norm, hit.kind, cover if lent and agreeing_paraphrase else said_cover, w)
                 and figure_attached(q, norm, hit.kind, stats)
-                and (named_period(q, norm) or names_subject(q, norm, f"{label_n} {heading}", passages, stats))
+                and (
+                    named_period(q, norm)
+                    or names_subject(q, norm, f"{label_n} {heading} {said}", passages, stats)
+                )
                 and (not w.date_event or names_event(q, norm, f"{label_n} {heading}", passages, stats))
                 if typed_question
                 # An expected question all but the same as the asked one was written as answered
                 # by this sentence: what it asks of its topic is stated, in other words.
                 else (lent and paraphrase is not None and paraphrase.cosine >= w.paraphrase_predicate_cosine)
-                or states_predicate(
-                    q,
-                    (norm, label_n, heading, *((paraphrase.words,) if lent and paraphrase else ())),
-                    stats,
-                    w,
+                or (
+                    states_predicate(
+                        q,
+                        (norm, label_n, heading, *((paraphrase.words,) if lent and paraphrase else ()), said),
+                        stats,
+                        w,
+                    )
+                    and (
+                        not w.topic_named
+                        or names_topic(
+                            q,
+                            norm,
+                            # the sentence before, when this one continues it: its topic carries over
+                            f"{label_n} {heading} {said} {context} {paraphrase.words if lent and paraphrase else ''}",
+                            passages,
+                            stats,
+                        )
+                    )
                 )
             )
             out.append(
@@ -135,6 +169,11 @@ def candidates(q: Question, hits: Sequence[Hit], stats: TermStats, w: AnswerWeig
                 )
             )
     return out
+
+
+def _aliases_said(aliases: Sequence[PlainWordMatch], text: str) -> str:
+    """The question's everyday words whose plan term ``text`` (normalised) holds, as one text."""
+    return " ".join(normalize(m.alias) for m in held_in(aliases, text))
 
 
 @dataclass(frozen=True)

@@ -295,6 +295,14 @@ MISSING_TEXT = "計画書には「{word}」についての記載は見つかり�
 NEIGHBOUR_TEXT = "計画書には「{focus}」{asked}の記載はありません。"
 NEIGHBOUR_CITY_TEXT = "計画書には枚方市の「{focus}」{asked}の記載はありません。"
 #: A counted set the plan names without listing its members.
+#: Prefixes that change what a noun names (副本部長 is not the 本部長, 旧システム not the システム).
+REFERENT_PREFIXES = frozenset("副 前 元 旧 非 未 無 不".split())
+#: The words that ask which of a category (「どの施設」「どのような証明書」), as MeCab cuts them, and
+#: the words between them and the category's noun (どの / よう / な / 証明書).
+WHICH_WORDS = frozenset("どの どんな どういう どういった".split())
+WHICH_TAIL = frozenset("よう な いう いった 言う".split())
+#: A which-X question answered by a sentence that names X only as the question does.
+KIND_MISSING_TEXT = "計画書には、どの「{kind}」かの具体的な記載はありません。"
 COUNTED_MISSING_TEXT = "計画書には「{counted}」の一つひとつの記載はありません。"
 #: What a typed question asks about its subject: the plan may name the subject but not this.
 ASKED_MEASURE = {"date": "の時期", "number": "の数値", "who": "の担当・主体"}

@@ -34,9 +34,14 @@ class Question:
     events: tuple[str, ...] = ()  # verbal nouns used as verbs (「公布された」「導入する」): what happened
     #: The nouns after the question's topic (「…LINEは、」「…利用するには、」): what it asks of that topic.
     predicate: tuple[str, ...] = ()
+    #: The nouns before that topic particle: what the question asks about (「おくやみ窓口は…」).
+    topic: tuple[str, ...] = ()
     #: The counted set whose members are asked for (「3つの基本理念」「20業務」), as normalised; "" if none.
     counted: str = ""
     count: int = 0  # how many members the question says the set has
+    #: 「どの施設」 in a question whose topic names 施設 too (施設予約システム): the category whose
+    #: members are asked for, as (its words, its head noun); () if none.
+    kind: tuple[str, str] | tuple[()] = ()
 
     def focus_found(self, text: str) -> bool:
         return not self.focus or "".join(self.focus) in text or all(p in text for p in self.focus)
@@ -119,15 +124,29 @@ def predicate_words(words: Sequence[Morpheme]) -> list[str]:
     A yes/no question keeps them all (「ひとり親相談LINEは、土日や夜間でも相談できますか」 → 土日, 夜間,
     相談); a question with a question word keeps only the practical details it asks for
     (「…を利用するには、どのような手続きが必要ですか」 → 手続き; not 「…はどのような役割を担う」, whose
-    役割 names the kind of answer). Empty without a topic.
+    役割 names the kind of answer). Without a topic, a question with a question word keeps the
+    practical details anywhere in it; a yes/no question without a topic has none.
     """
-    cut = max((i for i, w in enumerate(words) if w.surface == "は" and w.pos2 == "係助詞"), default=None)
+    cut = max((i for i, w in enumerate(words) if (w.surface == "は" and w.pos2 == "係助詞")), default=None)
     if cut is None:
-        return []
+        # No topic: a question word still asks for the practical details the question names
+        # (「…予約するための登録ってどうやるの？」 → 登録); a yes/no question names nothing apart.
+        if not any(w.surface.startswith(P.INTERROGATIVES) for w in words):
+            return []
+        return [n for n in _question_words(words)[0] if n in P.PROCEDURE_NOUNS]
     nouns = [n for n in _question_words(words[cut + 1 :])[0] if n not in P.FRAME_NOUNS]
     if any(w.surface.startswith(P.INTERROGATIVES) for w in words[cut + 1 :]):
         return [n for n in nouns if n in P.PROCEDURE_NOUNS]
     return nouns
+
+
+def topic_words(words: Sequence[Morpheme]) -> list[str]:
+    """The content nouns before the question's last topic particle は (「おくやみ窓口は予約が必要
+    ですか」 → おくやみ窓口): what its predicate is asked of. Empty without a topic."""
+    cut = max((i for i, w in enumerate(words) if w.surface == "は" and w.pos2 == "係助詞"), default=None)
+    if cut is None:
+        return []
+    return [n for n in _question_words(words[:cut])[0] if n not in P.FRAME_NOUNS]
 
 
 def events(words: Sequence[Morpheme]) -> list[str]:
@@ -148,6 +167,15 @@ def noun_compounds(words: Sequence[Morpheme]) -> list[tuple[str, ...]]:
     the unit after a question word (何「年度」) are not words of what is asked about."""
     out: list[tuple[str, ...]] = []
     run: list[str] = []
+    whole: list[str] = []  # every word of a run that starts with a prefix changing what it names
+
+    def close() -> None:
+        # 「副本部長」 is not the 本部長: the whole run is a word of its own, which the plan may lack.
+        if len(whole) > 1 and whole[0] in P.REFERENT_PREFIXES:
+            out.append(("".join(whole), *run))
+        elif len(run) > 1:
+            out.append(tuple(run))
+
     for i, w in enumerate(words):
         following = words[i + 1] if i + 1 < len(words) else None
         noun = w.pos1 == "名詞" and w.pos2 in ("普通名詞", "固有名詞")
@@ -159,14 +187,13 @@ def noun_compounds(words: Sequence[Morpheme]) -> list[tuple[str, ...]]:
                 or w.surface in P.FRAME_NOUNS
                 or w.surface in P.MEASURE_NOUNS
             )
+            whole.append(w.surface)
             if len(w.surface) > 1 and not asked:
                 run.append(w.surface)
             continue
-        if len(run) > 1:
-            out.append(tuple(run))
-        run = []
-    if len(run) > 1:
-        out.append(tuple(run))
+        close()
+        run, whole = [], []
+    close()
     return out
 
 
@@ -223,9 +250,66 @@ def analyse(query: str, asked: str | None = None) -> Question:
         qtype == "general" and bool(P.LIST_Q.search(own) or counted),
         tuple(events(words)),
         tuple(predicate_words(words)),
+        tuple(topic_words(words)),
         "".join(counted.group("count", "unit", "noun")) if counted else "",
         int(counted.group("count")) if counted else 0,
+        asked_kind(words) if qtype in ("general", "definition") else (),
     )
+
+
+def _is_noun(w: Morpheme, run: Sequence[Morpheme]) -> bool:
+    return w.pos1 in ("名詞", "接頭辞") or (w.pos1 == "接尾辞" and bool(run))
+
+
+def noun_runs(words: Sequence[Morpheme]) -> list[tuple[int, int]]:
+    """The (start, end) word positions of each run of nouns (a compound: 施設 / 予約 / システム;
+    an adjectival noun right before a noun is part of it: スマート / フォン / アプリ)."""
+    out: list[tuple[int, int]] = []
+    i = 0
+    while i < len(words):
+        j = i
+        while j < len(words) and (
+            _is_noun(words[j], words[i:j])
+            or (words[j].pos1 == "形状詞" and j + 1 < len(words) and words[j + 1].pos1 == "名詞")
+        ):
+            j += 1
+        if j > i:
+            out.append((i, j))
+            i = j
+        else:
+            i += 1
+    return out
+
+
+def asked_kind(words: Sequence[Morpheme]) -> tuple[str, str] | tuple[()]:
+    """The category a which-X question asks members of (「どの施設」 → (施設, 施設)), when the head
+    noun of X is also in another noun run of the question (施設予約システム): the question asks
+    which of the things its own topic names, so a sentence restating the topic says nothing.
+    () otherwise (「どのような役割を担いますか」: nothing else in the question names 役割)."""
+    runs = noun_runs(words)
+    for i, w in enumerate(words):
+        if w.surface not in P.WHICH_WORDS:
+            continue
+        j = i + 1
+        while j < len(words) and words[j].surface in P.WHICH_TAIL:
+            j += 1
+        run = next(((a, b) for a, b in runs if a == j), None)
+        if run is None:
+            return ()
+        kind = "".join(x.surface for x in words[run[0] : run[1]])
+        # The head noun: the last word, or the whole run when that word is a suffix (証明 + 書).
+        last = words[run[1] - 1].surface
+        head = last if len(last) > 1 else kind
+        # A numbered item (取組1-1) is a member the question names, not a category it asks about.
+        others = [
+            text
+            for a, b in runs
+            if (a, b) != run and not re.search(r"[0-9]", text := "".join(x.surface for x in words[a:b]))
+        ]
+        if len(head) > 1 and any(head in other for other in others):
+            return kind, head
+        return ()
+    return ()
 
 
 def answer_shape(q: Question, sentence: str, kind: str, label: str = "") -> tuple[bool, float]:

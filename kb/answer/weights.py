@@ -148,6 +148,27 @@ class AnswerWeights:
     # question asks of its topic (agreement.states_predicate): 「…知らせは、いまはデータで届くの？」
     # ↔ 「…知らせは役所にネットで届く?」, written as answered by the anchor's sentence.
     paraphrase_predicate_cosine: float = 0.95
+    # The thesaurus's everyday words (corpus/plain_words.tsv) a question uses for a plan term count
+    # as said by the sentences holding that term, for support and the choice, as an expected
+    # question's words do (extractive.candidates): 「学童保育…」 is about the sentence naming
+    # 留守家庭児童会室. The label stays what the sentence's own words earn. Dev (session 14, with
+    # the predicate of a question without a topic, question.predicate_words): colloquial declined
+    # 0.532 → 0.511, answered with evidence 16 → 18, plan-worded 283 → 284 with evidence; one
+    # plan-worded unanswerable answered (スマート農業 → a national list naming スマート農林水産業).
+    alias_lend: bool = True
+    # A which-X question whose own topic names the category X (「施設予約システムでは、どの施設を…」
+    # 「証明書自動発行機では、どのような証明書を…」) is declined when the answer's first quote names X
+    # only as the question does, and no quote names a member (agreement.names_a_member): 「計画書には、
+    # どの「施設」かの具体的な記載はありません。」 with the sentence shown as related. Dev (session 14):
+    # near misses declined 0.750 → 0.810 (5 batch-6 questions), one plan-worded answer without its
+    # evidence declined; test unchanged (no test question has that form).
+    which_member: bool = True
+    # A yes/no or how-to question asks its predicate of the topic before は (「おくやみ窓口は予約が
+    # 必要ですか」): the sentence, its label, headings, the sentence it continues or the words lent to
+    # it must name the topic's rarest word, where the passages use it (agreement.names_topic). Dev
+    # (session 14): unanswerables declined +3 (保育所's 来庁予約 no longer answers おくやみ窓口), one
+    # answer's first quote changed and lost its evidence.
+    topic_named: bool = True
     # A declined question is shown the sentence under the anchor of an expected question at least
     # ``related_cosine`` close, in the top ``related_passages`` passages, labelled as related, not
     # as the answer (extractive.related_sentence). Dev (session 7): of the 27 declined colloquial

@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 from kb.answer import AnswerWeights, analyse
-from kb.answer.agreement import agrees, figure_attached, names_event, names_subject, spelled, subject_key
+from kb.answer.agreement import (
+    agrees,
+    figure_attached,
+    missing_kind,
+    names_a_member,
+    names_event,
+    names_subject,
+    spelled,
+    subject_key,
+)
 from kb.answer.extractive import candidates, choose
 from kb.answer.quotes import quotable_sentences
 from kb.answer.terms import TermStats
@@ -248,10 +257,74 @@ def test_a_general_question_needs_what_it_asks_of_its_topic() -> None:
     # with a question word: only the practical details, not the kind of answer
     assert analyse("公衆無線LANを利用するには、どのような手続きが必要ですか？").predicate == ("手続き",)
     assert analyse("DXフェローはどのような役割を担いますか？").predicate == ()
-    # without a topic, nothing is asked of one
+    # without a topic, nothing is asked of one; a question word still asks for the practical details
     assert analyse("公衆無線LANの登録方法").predicate == ()
+    assert analyse("公衆無線LANを使うための登録ってどうやるの？").predicate == ("登録",)
+    assert analyse("公衆無線LANの登録ってできる？").predicate == ()
     # the rule decides which sentences may answer
     cands = candidates(signup, [Hit(1, 1.0, LAN)], stats, w)
     assert not any(c.agrees for c in cands if "公衆無線LAN" in c.quote)
-    off = AnswerWeights(predicate_coverage=0.0)
+    off = AnswerWeights(predicate_coverage=0.0, topic_named=False)
     assert all(c.agrees for c in candidates(signup, [Hit(1, 1.0, LAN)], stats, off))
+    # the topic (公衆無線LAN) must be named too: the overtime sentence states a 事前申請 of another topic
+    topic_only = {
+        c.quote[:4]: c.agrees
+        for c in candidates(signup, [Hit(1, 1.0, LAN)], stats, AnswerWeights(predicate_coverage=0.0))
+    }
+    assert topic_only == {"公共施設": True, "時間外勤": False}
+
+
+def test_a_which_question_about_its_own_topic_needs_a_member_named() -> None:
+    # the category is asked of a topic that names it: 施設 of 施設予約システム, 証明書 of 証明書自動発行機
+    facility = analyse("施設予約システムでは、どの施設を予約できますか？")
+    assert facility.kind == ("施設", "施設")
+    assert analyse("証明書自動発行機では、どのような証明書を取得できますか？").kind == ("証明書", "証明書")
+    assert analyse("スマートフォンアプリで市税を納付する場合、どの決済アプリが使えますか？").kind == (
+        "決済アプリ",
+        "アプリ",
+    )
+    # nothing else in the question names the category, or the other one is a numbered item
+    assert analyse("アプリケーション「ぼーち」にはどのような機能がありますか？").kind == ()
+    assert analyse("取組1-1はどんな取組？").kind == ()
+    assert analyse("デジタル庁はどのような役割を担う組織ですか？").kind == ()
+
+    def member(q: str, sentence: str) -> bool | None:
+        return names_a_member(analyse(q), normalize(sentence))
+
+    # restating the topic names no member
+    assert member(facility.query, "施設予約システムを導入し、24時間予約できるようにしました。") is False
+    skills = "情報スキル向上計画では、職員に求められる情報スキルとしてどのようなスキルを定義していますか？"
+    assert (
+        member(skills, "職員に求められる情報スキルを定義し、その向上のための取り組み方針を示したもの")
+        is False
+    )
+    # a longer compound, a phrase before の, a clause, a parenthesis: a member
+    assert member(facility.query, "体育館や市民会館等の施設をネットで予約できます。") is True
+    assert member(facility.query, "スポーツ施設の予約を受け付けます。") is True
+    measures = "第3期の情報セキュリティ対策では、どのような対策を検討しますか？"
+    assert analyse(measures).kind == ("対策", "対策")
+    assert member(measures, "EDRの導入等、必要となるセキュリティ対策を検討します。") is True
+    assert member(facility.query, "施設（体育館、テニスコート）をネット予約の対象とします。") is True
+    # what qualifies a compound qualifies its last word: 施設予約システム names no 施設
+    assert member(facility.query, "ネットで予約できる施設予約システム（24時間）を導入しました。") is False
+    # a sentence without the category says nothing either way
+    assert member(facility.query, "電子申請システムを導入しました。") is None
+
+
+def test_a_prefix_that_changes_the_referent_makes_a_word_of_its_own() -> None:
+    council = Chunk(
+        "council",
+        "plan",
+        "計画",
+        "plan",
+        ("5.1 推進体制",),
+        0,
+        0,
+        "市長を本部長とする枚方市情報化推進本部を設置し、全庁横断的な体制による審議等を行います。",
+    )
+    stats = TermStats([council])
+    vice = analyse("枚方市情報化推進本部の副本部長は誰ですか？")
+    assert ("副本部長", "本部") in vice.compounds
+    # the plan names the 本部長, never a 副本部長: the sentence is about another role
+    assert missing_kind(vice, [council.text], stats) == "副本部長"
+    assert missing_kind(analyse("枚方市情報化推進本部の本部長は誰ですか？"), [council.text], stats) is None

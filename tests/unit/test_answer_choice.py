@@ -3,7 +3,7 @@ the corpus (no index: a stand-in knowledge base returns fixed passages)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from kb.answer import Answerer, AnswerWeights, analyse
@@ -17,7 +17,7 @@ from kb.chunk import Chunk
 from kb.config import Settings
 from kb.expand import Expansion
 from kb.expected_questions import QuestionMatch
-from kb.plain_words import PlainWords
+from kb.plain_words import PlainWordMatch, PlainWords
 from kb.retrieve import Hit
 from kb.text import normalize
 
@@ -605,3 +605,60 @@ def test_a_close_expected_question_says_what_a_yes_no_question_asks_of_its_topic
     # a lent expected question that is only close (below the bar) does not state the predicate
     lent = candidates(q, [_registry_hit(w.paraphrase_predicate_cosine - 0.01)], stats, w)
     assert any(c.paraphrase for c in lent) and not any(c.agrees for c in lent)
+
+
+# -- the thesaurus's everyday words count as said by the sentence holding their plan term -------
+
+AFTER_SCHOOL = _chunk(
+    "after-school",
+    "保育現場においては、登園管理や保護者との連絡帳機能を有するシステムを導入しました。"
+    "留守家庭児童会室にも同様のシステムを導入し、職員および保護者の負担軽減・利便性向上を進めました。",
+    "2.2 枚方市の情報化の現状",
+)
+
+
+def test_everyday_words_for_a_plan_term_count_as_said_by_the_sentence_holding_it() -> None:
+    q = analyse("学童保育のシステムは導入した？")
+    stats, w = TermStats([AFTER_SCHOOL]), AnswerWeights()
+    said = (PlainWordMatch("学童保育", "留守家庭児童会室"),)
+
+    def scored(weights: AnswerWeights) -> dict[str, Any]:
+        cands = candidates(q, [Hit(1, 1.0, AFTER_SCHOOL, plain_words=said)], stats, weights)
+        return {c.quote[:4]: c for c in cands}
+
+    lent, plain = scored(w), scored(replace(w, alias_lend=False))
+    # the sentence naming 留守家庭児童会室 now covers 学童 and 保育 and is chosen over the nursery one
+    assert lent["留守家庭"].support > plain["留守家庭"].support
+    assert lent["留守家庭"].lexical == plain["留守家庭"].lexical  # its label stays its own words'
+    assert lent["留守家庭"].score > lent["保育現場"].score
+    assert plain["留守家庭"].score < plain["保育現場"].score
+    # a sentence without the term gains only through its passage, which holds the term
+    gain = {k: lent[k].support - plain[k].support for k in lent}
+    assert 0 < gain["保育現場"] < gain["留守家庭"]
+
+
+# -- which of a category the question's own topic names ------------------------------------------
+
+BOOKING = _chunk(
+    "booking",
+    "平成14年3月には、インターネットで24時間予約できる施設予約システムを導入しました。",
+    "2.2 枚方市の情報化の現状",
+)
+
+
+def test_a_which_question_answered_only_by_its_topic_is_declined_naming_the_category() -> None:
+    question = "施設予約システムでは、どの施設を予約できますか？"
+
+    def ask(weights: AnswerWeights) -> Any:
+        kb = _KB([BOOKING], [Hit(1, 1.0, BOOKING)], _Retriever(0.9))
+        return Answerer(kb, Settings(), weights=weights).answer(question)  # type: ignore[arg-type]
+
+    declined = ask(AnswerWeights())
+    assert not declined.answerable
+    assert declined.answer.startswith(P.KIND_MISSING_TEXT.format(kind="施設"))
+    # the sentence is still shown, labelled as related, not as the answer
+    assert P.RELATED_LABEL in declined.answer
+    assert [c.quote for c in declined.citations] == [BOOKING.text]
+    # without the rule the same sentence answers
+    answered = ask(AnswerWeights(which_member=False))
+    assert answered.answerable and answered.citations[0].quote == BOOKING.text
