@@ -247,7 +247,8 @@ def semantic_lead(
     A question that shares few words with the plan gets little keyword support, however well a
     sentence answers it. When the corpus's sentence closest in meaning (``closest``: the best
     cosines, best first) is close (``lead_cosine``) and stands clear of every other sentence
-    (``lead_margin``), and it is the closest sentence of a retrieved passage, that sentence leads.
+    (``lead_margin``), and it is the closest sentence of a retrieved passage, that sentence leads,
+    unless another sentence holds (almost) every term of the question (``lead_words_cap``).
     Only for questions without a typed answer: a date, number or who question still needs the
     figure or body on its subject (``agrees``), which meaning cannot vouch for.
     """
@@ -256,6 +257,8 @@ def semantic_lead(
     best, second = closest[0], closest[1]
     if best < w.lead_cosine or best - second < w.lead_margin:
         return None
+    if any(c.lexical >= w.lead_words_cap for c in cands):
+        return None  # a sentence holds the question's own words: it answers, not meaning alone
     found = [
         c
         for c in cands

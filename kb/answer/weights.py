@@ -91,6 +91,11 @@ class AnswerWeights:
     lead_cosine: float = 0.85
     lead_margin: float = 0.02
     lead_max_lexical: float = 0.5
+    # No lead when some sentence already holds this much of the question's terms: the question is
+    # in the plan's words, and that sentence answers it (「関連計画一覧で、情報化基本計画はどのような
+    # ものと説明されていますか？」 is answered by the table row, not by the chapter-1 sentence closest
+    # in meaning). Dev (session 14): one answer gains its evidence, nothing else changes (0.8 alike).
+    lead_words_cap: float = 0.99
     lead_support: float = 1.0
     lead_bonus: float = 1.0
     # Subject agreement (number/date/who questions): the quoted sentence with its heading must
