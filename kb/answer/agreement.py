@@ -113,6 +113,15 @@ def names_topic(
     return _named_where_used(max(known, key=stats.idf), sentence, context, passages, stats)
 
 
+def other_government(q: Question, sentence: str, kind: str) -> bool:
+    """Is the (normalised) sentence another government's statement (the nation's, the prefecture's)
+    answering a question whose topic is the city itself (``Question.city_topic``: 「枚方市は…どうする
+    方針ですか」)? A sentence naming the city (本市, 枚方) is the city's."""
+    if not q.city_topic or P.CITY_A.search(sentence):
+        return False
+    return kind == "national_strategy" or bool(P.OTHER_GOVERNMENT_A.search(sentence))
+
+
 def names_event(
     q: Question, sentence: str, context: str, passages: str | Sequence[str], stats: TermStats
 ) -> bool:

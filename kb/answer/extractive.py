@@ -19,6 +19,7 @@ from kb.answer.agreement import (
     names_event,
     names_subject,
     names_topic,
+    other_government,
     states_predicate,
 )
 from kb.answer.question import Question, answer_shape, question_words
@@ -143,6 +144,7 @@ def candidates(q: Question, hits: Sequence[Hit], stats: TermStats, w: AnswerWeig
                         stats,
                         w,
                     )
+                    and not (w.city_statement and other_government(q, norm, hit.kind))
                     and (
                         not w.topic_named
                         or names_topic(

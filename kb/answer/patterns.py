@@ -286,6 +286,10 @@ NATION_A = re.compile(
     r"|内閣|デジタル庁|(総務|文部科学|厚生労働|経済産業|国土交通|財務|法務|外務|農林水産|環境)省"
 )
 #: … unless it also speaks of the city.
+#: A topic that is the city itself (枚方市, 本市, 市役所, 枚方市役所).
+CITY_TOPIC = re.compile(r"(枚方)?(市|本市|市役所|市役所内|市当局)")
+#: A sentence about another government than the city: the nation, or the prefecture acting (府は…).
+OTHER_GOVERNMENT_A = re.compile(NATION_A.pattern + r"|府は|府が|府の|大阪府|都道府県")
 CITY_A = re.compile(r"枚方|本市|市内|市民|庁内|本庁|市役所")
 #: Where a sentence passes from one event to the next (「…を開始し、その後…」「…であり、…」).
 #: A te-form chains events too (「…の一部改訂を経て、…の制定等を行ってきました」), but not the

@@ -36,6 +36,8 @@ class Question:
     predicate: tuple[str, ...] = ()
     #: The nouns before that topic particle: what the question asks about (「おくやみ窓口は…」).
     topic: tuple[str, ...] = ()
+    #: The topic before は is the city itself (「枚方市は…」「市としては…」): the city's statement answers.
+    city_topic: bool = False
     #: The counted set whose members are asked for (「3つの基本理念」「20業務」), as normalised; "" if none.
     counted: str = ""
     count: int = 0  # how many members the question says the set has
@@ -149,6 +151,24 @@ def topic_words(words: Sequence[Morpheme]) -> list[str]:
     return [n for n in _question_words(words[:cut])[0] if n not in P.FRAME_NOUNS]
 
 
+def city_topic(words: Sequence[Morpheme]) -> bool:
+    """Is the noun phrase right before the question's last topic particle は the city (枚方市, 本市,
+    市, 市役所; 「市としては」)? Then a statement of the nation's or the prefecture's does not answer."""
+    cut = max((i for i, w in enumerate(words) if w.surface == "は" and w.pos2 == "係助詞"), default=None)
+    if cut is None:
+        return False
+    j = cut
+    while j > 0 and (words[j - 1].pos1 == "助詞" or words[j - 1].surface == "し"):  # 市としては, 市では
+        j -= 1
+    k = j
+    while k > 0 and words[k - 1].pos1 in ("名詞", "接尾辞", "接頭辞"):
+        k -= 1
+    phrase = "".join(w.surface for w in words[k:j])
+    return bool(phrase) and (
+        phrase == "市" or bool(P.CITY_Q.fullmatch(phrase) or P.CITY_TOPIC.fullmatch(phrase))
+    )
+
+
 def events(words: Sequence[Morpheme]) -> list[str]:
     """The verbal nouns a question uses as verbs (「公布された」 → 公布, 「導入する」 → 導入): the event
     a date question asks the date of."""
@@ -251,6 +271,7 @@ def analyse(query: str, asked: str | None = None) -> Question:
         tuple(events(words)),
         tuple(predicate_words(words)),
         tuple(topic_words(words)),
+        city_topic(words),
         "".join(counted.group("count", "unit", "noun")) if counted else "",
         int(counted.group("count")) if counted else 0,
         asked_kind(words) if qtype in ("general", "definition") else (),

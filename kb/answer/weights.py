@@ -174,6 +174,12 @@ class AnswerWeights:
     # (session 14): unanswerables declined +3 (保育所's 来庁予約 no longer answers おくやみ窓口), one
     # answer's first quote changed and lost its evidence.
     topic_named: bool = True
+    # A general question whose topic is the city itself (「…、枚方市は情報連携基盤についてどうする方針
+    # ですか」) is not answered by another government's statement (国は…, 府は…, a national-strategy
+    # passage) that does not name the city (agreement.other_government); typed questions had this
+    # already (agrees). Dev (session 14): batch 8's ORDEN question now quotes the city's own
+    # 「…基盤の活用を検討します」 instead of 「府は…構築し…」; nothing else changed on dev or test.
+    city_statement: bool = True
     # A declined question is shown the sentence under the anchor of an expected question at least
     # ``related_cosine`` close, in the top ``related_passages`` passages, labelled as related, not
     # as the answer (extractive.related_sentence). Dev (session 7): of the 27 declined colloquial

@@ -328,3 +328,19 @@ def test_a_prefix_that_changes_the_referent_makes_a_word_of_its_own() -> None:
     # the plan names the 本部長, never a 副本部長: the sentence is about another role
     assert missing_kind(vice, [council.text], stats) == "副本部長"
     assert missing_kind(analyse("枚方市情報化推進本部の本部長は誰ですか？"), [council.text], stats) is None
+
+
+def test_a_question_about_the_city_is_not_answered_by_the_prefectures_statement() -> None:
+    from kb.answer.agreement import other_government
+
+    q = analyse("大阪府がORDENを進めていますが、枚方市は情報連携基盤についてどうする方針ですか？")
+    assert q.city_topic
+    assert analyse("市としては、テレワークをどう進めますか？").city_topic
+    assert not analyse("デジタル庁は何をする組織ですか？").city_topic
+    prefecture = normalize("府は大阪広域データ連携基盤（ORDEN）を構築し、活用を進めているところです。")
+    city = normalize("本市においても、多様な主体とシームレスな情報連携が可能な基盤の活用を検討します。")
+    assert other_government(q, prefecture, "plan")
+    assert not other_government(q, city, "plan")
+    assert other_government(q, normalize("情報連携基盤の整備を進める。"), "national_strategy")
+    # a question whose topic is not the city reads the prefecture's statement as any other
+    assert not other_government(analyse("ORDENはどのように活用されていますか？"), prefecture, "plan")
