@@ -153,7 +153,16 @@ def states_predicate(q: Question, texts: Sequence[str], stats: TermStats, w: Ans
     """
     if not q.predicate or w.predicate_coverage <= 0:
         return True
+    if w.predicate_names and not all(_name_stated(n, texts, stats) for n in q.predicate_names):
+        return False
     return stats.coverage(q.predicate, *texts) >= w.predicate_coverage
+
+
+def _name_stated(name: str, texts: Sequence[str], stats: TermStats) -> bool:
+    """Is the proper noun ``name`` in one of the (normalised) ``texts``? The city is also 本市, 市内 …"""
+    if name == "枚方" and any(P.CITY_A.search(t) for t in texts):
+        return True
+    return stats.has(name, *texts)
 
 
 def named_period(q: Question, sentence: str) -> bool:

@@ -34,6 +34,8 @@ class Question:
     events: tuple[str, ...] = ()  # verbal nouns used as verbs (「公布された」「導入する」): what happened
     #: The nouns after the question's topic (「…LINEは、」「…利用するには、」): what it asks of that topic.
     predicate: tuple[str, ...] = ()
+    #: The proper nouns among them (「…には、枚方市の事例が掲載されていますか」 → 枚方): each must be stated.
+    predicate_names: tuple[str, ...] = ()
     #: The nouns before that topic particle: what the question asks about (「おくやみ窓口は…」).
     topic: tuple[str, ...] = ()
     #: The topic before は is the city itself (「枚方市は…」「市としては…」): the city's statement answers.
@@ -140,6 +142,17 @@ def predicate_words(words: Sequence[Morpheme]) -> list[str]:
     if any(w.surface.startswith(P.INTERROGATIVES) for w in words[cut + 1 :]):
         return [n for n in nouns if n in P.PROCEDURE_NOUNS]
     return nouns
+
+
+def predicate_names(words: Sequence[Morpheme]) -> list[str]:
+    """The proper nouns after the question's last topic particle は (「…事例集には、枚方市の事例が掲載
+    されていますか」 → 枚方): a sentence that does not name them does not state the predicate."""
+    cut = max((i for i, w in enumerate(words) if w.surface == "は" and w.pos2 == "係助詞"), default=None)
+    if cut is None:
+        return []
+    return list(
+        dict.fromkeys(w.surface for w in words[cut + 1 :] if w.pos2 == "固有名詞" and len(w.surface) > 1)
+    )
 
 
 def topic_words(words: Sequence[Morpheme]) -> list[str]:
@@ -270,6 +283,7 @@ def analyse(query: str, asked: str | None = None) -> Question:
         qtype == "general" and bool(P.LIST_Q.search(own) or counted),
         tuple(events(words)),
         tuple(predicate_words(words)),
+        tuple(predicate_names(words)),
         tuple(topic_words(words)),
         city_topic(words),
         "".join(counted.group("count", "unit", "noun")) if counted else "",

@@ -180,6 +180,11 @@ class AnswerWeights:
     # already (agrees). Dev (session 14): batch 8's ORDEN question now quotes the city's own
     # 「…基盤の活用を検討します」 instead of 「府は…構築し…」; nothing else changed on dev or test.
     city_statement: bool = True
+    # The proper nouns of a question's predicate must be stated, whatever its coverage: 「自治体DX推進
+    # 参考事例集には、枚方市の事例が掲載されていますか？」 is not answered by the sentence on the national
+    # casebook that says 事例 but not 枚方 (or 本市). Dev (session 14): one near miss declined, nothing
+    # else changed.
+    predicate_names: bool = True
     # A declined question is shown the sentence under the anchor of an expected question at least
     # ``related_cosine`` close, in the top ``related_passages`` passages, labelled as related, not
     # as the answer (extractive.related_sentence). Dev (session 7): of the 27 declined colloquial

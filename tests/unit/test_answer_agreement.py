@@ -254,6 +254,12 @@ def test_a_general_question_needs_what_it_asks_of_its_topic() -> None:
     assert not states_predicate(signup, (installed,), stats, w)
     overtime_q = analyse("時間外勤務は、事前に申請する必要がありますか？")
     assert states_predicate(overtime_q, (overtime,), stats, w)
+    # a proper noun of the predicate must be stated, whatever the coverage (本市 states 枚方)
+    casebook = analyse("自治体DX推進参考事例集には、枚方市の事例が掲載されていますか？")
+    assert casebook.predicate_names == ("枚方",)
+    national = normalize("全国の自治体におけるDXの最新の取組を、参考事例集として掲載")
+    assert not states_predicate(casebook, (national,), stats, w)
+    assert states_predicate(casebook, (normalize("本市の事例が参考事例集に掲載されました"),), stats, w)
     # with a question word: only the practical details, not the kind of answer
     assert analyse("公衆無線LANを利用するには、どのような手続きが必要ですか？").predicate == ("手続き",)
     assert analyse("DXフェローはどのような役割を担いますか？").predicate == ()
