@@ -122,6 +122,11 @@ def _question_words(words: Sequence[Morpheme]) -> tuple[list[str], list[list[str
     return list(dict.fromkeys(nouns)), phrases, list(dict.fromkeys(verbs))
 
 
+def topic_cut(words: Sequence[Morpheme]) -> int | None:
+    """The position of the question's last topic particle は (「…LINEは、」「…利用するには、」), if any."""
+    return max((i for i, w in enumerate(words) if w.surface == "は" and w.pos2 == "係助詞"), default=None)
+
+
 def predicate_words(words: Sequence[Morpheme]) -> list[str]:
     """What the question asks of its topic: the content nouns after its last topic particle は.
 
@@ -131,7 +136,7 @@ def predicate_words(words: Sequence[Morpheme]) -> list[str]:
     役割 names the kind of answer). Without a topic, a question with a question word keeps the
     practical details anywhere in it; a yes/no question without a topic has none.
     """
-    cut = max((i for i, w in enumerate(words) if (w.surface == "は" and w.pos2 == "係助詞")), default=None)
+    cut = topic_cut(words)
     if cut is None:
         # No topic: a question word still asks for the practical details the question names
         # (「…予約するための登録ってどうやるの？」 → 登録); a yes/no question names nothing apart.
@@ -147,7 +152,7 @@ def predicate_words(words: Sequence[Morpheme]) -> list[str]:
 def predicate_names(words: Sequence[Morpheme]) -> list[str]:
     """The proper nouns after the question's last topic particle は (「…事例集には、枚方市の事例が掲載
     されていますか」 → 枚方): a sentence that does not name them does not state the predicate."""
-    cut = max((i for i, w in enumerate(words) if w.surface == "は" and w.pos2 == "係助詞"), default=None)
+    cut = topic_cut(words)
     if cut is None:
         return []
     return list(
@@ -158,7 +163,7 @@ def predicate_names(words: Sequence[Morpheme]) -> list[str]:
 def topic_words(words: Sequence[Morpheme]) -> list[str]:
     """The content nouns before the question's last topic particle は (「おくやみ窓口は予約が必要
     ですか」 → おくやみ窓口): what its predicate is asked of. Empty without a topic."""
-    cut = max((i for i, w in enumerate(words) if w.surface == "は" and w.pos2 == "係助詞"), default=None)
+    cut = topic_cut(words)
     if cut is None:
         return []
     return [n for n in _question_words(words[:cut])[0] if n not in P.FRAME_NOUNS]
@@ -167,7 +172,7 @@ def topic_words(words: Sequence[Morpheme]) -> list[str]:
 def city_topic(words: Sequence[Morpheme]) -> bool:
     """Is the noun phrase right before the question's last topic particle は the city (枚方市, 本市,
     市, 市役所; 「市としては」)? Then a statement of the nation's or the prefecture's does not answer."""
-    cut = max((i for i, w in enumerate(words) if w.surface == "は" and w.pos2 == "係助詞"), default=None)
+    cut = topic_cut(words)
     if cut is None:
         return False
     j = cut
@@ -176,10 +181,7 @@ def city_topic(words: Sequence[Morpheme]) -> bool:
     k = j
     while k > 0 and words[k - 1].pos1 in ("名詞", "接尾辞", "接頭辞"):
         k -= 1
-    phrase = "".join(w.surface for w in words[k:j])
-    return bool(phrase) and (
-        phrase == "市" or bool(P.CITY_Q.fullmatch(phrase) or P.CITY_TOPIC.fullmatch(phrase))
-    )
+    return bool(P.CITY_TOPIC.fullmatch("".join(w.surface for w in words[k:j])))
 
 
 def events(words: Sequence[Morpheme]) -> list[str]:
