@@ -150,6 +150,12 @@ class Answerer:
             )
         citations = cite([pair for c in chosen for pair in c.quoted()])
         missing = self._missing_kind(q, [c.quote for c in citations]) if citations else None
+        if missing and (lead := self._alias_lead(missing, cands)) is not None:
+            # The word is the question's everyday name for a plan term that another sentence holds
+            # (学童保育 → 留守家庭児童会室): that sentence leads, as the answer about it.
+            chosen = [lead, *(c for c in chosen if c is not lead)][: w.max_quotes]
+            citations = cite([pair for c in chosen for pair in c.quoted()])
+            missing = self._missing_kind(q, [c.quote for c in citations])
         if missing:  # the subject is a kind of thing the plan never names
             answer = _declined(q, P.MISSING_TEXT.format(word=missing), suggestions, score, note)
         elif citations:
@@ -186,6 +192,15 @@ class Answerer:
         if quotes:
             synonyms += [m.alias for m in held_in(retriever.plain_words.matches(q.query), quotes[0])]
         return missing_kind(q, quotes, self.stats, synonyms)
+
+    def _alias_lead(self, missing: str, cands: Sequence[Candidate]) -> Candidate | None:
+        """The best agreeing sentence holding the plan term of a thesaurus alias that says the
+        ``missing`` word, or None (kb/plain_words.py; only when ``alias_lend`` is on)."""
+        if not self.weights.alias_lend:
+            return None
+        terms = {m.term for c in cands for m in c.hit.plain_words if missing in m.alias}
+        holding = [c for c in cands if c.agrees and c.typed and any(t in normalize(c.quote) for t in terms)]
+        return max(holding, key=lambda c: c.score, default=None)
 
     def retrieve(
         self, query: str, exclude_text: str = "", filters: Filters | None = None

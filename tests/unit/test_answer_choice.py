@@ -17,7 +17,7 @@ from kb.chunk import Chunk
 from kb.config import Settings
 from kb.expand import Expansion
 from kb.expected_questions import QuestionMatch
-from kb.plain_words import PlainWordMatch, PlainWords
+from kb.plain_words import PlainWordMatch, PlainWords, parse_plain_words
 from kb.retrieve import Hit
 from kb.text import normalize
 
@@ -662,3 +662,22 @@ def test_a_which_question_answered_only_by_its_topic_is_declined_naming_the_cate
     # without the rule the same sentence answers
     answered = ask(AnswerWeights(which_member=False))
     assert answered.answerable and answered.citations[0].quote == BOOKING.text
+
+
+def test_a_missing_word_said_by_an_alias_of_another_sentences_term_lets_that_sentence_lead() -> None:
+    question = "学童保育でも登園管理や保護者との連絡帳のシステムはある？"
+    said = (PlainWordMatch("学童保育", "留守家庭児童会室"),)
+
+    def ask(hit: Hit) -> Any:
+        table = parse_plain_words("留守家庭児童会室\t学童保育\n" if hit.plain_words else "")
+        kb = _KB([AFTER_SCHOOL], [hit], _Retriever(0.9, plain_words=table))
+        return Answerer(kb, Settings()).answer(question)  # type: ignore[arg-type]
+
+    # without the thesaurus, 学童 is a word the plan never uses beside 保育, which the nursery
+    # sentence holds: declined, naming it
+    plain = ask(Hit(1, 1.0, AFTER_SCHOOL))
+    assert not plain.answerable and plain.answer.startswith(P.MISSING_TEXT.format(word="学童"))
+    # with it, the sentence holding 留守家庭児童会室 (学童保育 in the plan's words) answers
+    answered = ask(Hit(1, 1.0, AFTER_SCHOOL, plain_words=said))
+    assert answered.answerable
+    assert answered.citations[0].quote.startswith("留守家庭児童会室にも同様のシステム")
