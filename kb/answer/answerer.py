@@ -272,10 +272,18 @@ def _abstention(
         neighbour = cite([(best.hit, best.quote)])
         city = P.CITY_Q.search(q.query) and not P.CITY_A.search(best.quote)
         template = P.NEIGHBOUR_CITY_TEXT if city else P.NEIGHBOUR_TEXT
-        text = template.format(focus="".join(q.focus), asked=P.ASKED_MEASURE.get(q.qtype, ""))
+        text = template.format(focus=_asked_subject(q), asked=P.ASKED_MEASURE.get(q.qtype, ""))
         text += f"\n{P.NEIGHBOUR_LABEL}\n{with_marker(best.quote, 1)}"
         return Answer(text, False, q.query, neighbour, suggestions, score, note=note)
     return _declined(q, P.ABSTAIN_TEXT, suggestions, score, note, related)
+
+
+def _asked_subject(q: Question) -> str:
+    """What the question asks a figure of, for 「計画書には「…」の数値の記載はありません」: its last noun
+    phrase, unless that only names the measure (「…働き手世代の人数」 → 働き手世代, not 人数)."""
+    if q.focus and all(f in P.MEASURE_NOUNS for f in q.focus) and q.compounds:
+        return "".join(q.compounds[-1])
+    return "".join(q.focus)
 
 
 def _declined(

@@ -207,3 +207,11 @@ def test_a_which_company_question_needs_a_company_in_the_sentence() -> None:
     assert not answer_shape(q, normalize("AIを活用した実験を行いました"), "plan")[0]  # a kind of technology
     # 「どこの会社の機械でも」 is any company's: not a which-company question
     assert analyse("どこの会社の機械でも使える仕組みの呼び名は？").qtype != "who"
+
+
+def test_a_declined_figure_names_what_it_was_asked_of_not_the_measure() -> None:
+    from kb.answer.answerer import _asked_subject
+
+    assert _asked_subject(analyse("日本の働き手世代の人数、最近はどれくらい？")) == "働き手世代"
+    assert _asked_subject(analyse("枚方市の生産年齢人口は何人ですか？")) == "生産年齢人口"
+    assert _asked_subject(analyse("デジタル推進委員は何人規模でスタートした？")) == "デジタル推進委員"
