@@ -280,8 +280,9 @@ def _abstention(
 
 def _asked_subject(q: Question) -> str:
     """What the question asks a figure of, for 「計画書には「…」の数値の記載はありません」: its last noun
-    phrase, unless that only names the measure (「…働き手世代の人数」 → 働き手世代, not 人数)."""
-    if q.focus and all(f in P.MEASURE_NOUNS for f in q.focus) and q.compounds:
+    phrase (「…の頻度」: no figure for the 頻度), unless that is only a time word (「…働き手世代の人数、
+    最近は…」 → its last compound, 働き手世代; not 最近)."""
+    if q.focus and all(f in P.TIME_NOUNS for f in q.focus) and q.compounds:
         return "".join(q.compounds[-1])
     return "".join(q.focus)
 

@@ -17,9 +17,11 @@ SUGGESTIONS_LABEL = "関連しそうな箇所:"
 #: answered by the sentence's shape, not by the same word, so they are not required in passages.
 FRAME_NOUNS = frozenset(
     "こと もの ため よう 意味 内容 方 場合 ところ とき 時 ほう 全部 うち 中 等 的 化 理由 名称 一覧 違い "
-    "予定 担当 担当課 目的 方法 特徴 概要 状況 それぞれ 今 定義 感じ 数 規模 呼び名 呼び方 "
-    "最近 現在 今後 将来 近年 昨今 いま".split()
+    "予定 担当 担当課 目的 方法 特徴 概要 状況 それぞれ 今 定義 感じ 数 規模 呼び名 呼び方".split()
 )
+#: Time words: they choose sentences (今後 → what the plan will do) but name no subject to report as
+#: missing (「…人数、最近はどれくらい？」 is not about 「最近」).
+TIME_NOUNS = frozenset("最近 現在 今後 将来 近年 昨今 いま 今 当時".split())
 INTERROGATIVES = tuple("何 いく 幾 どこ どれ どの 誰 だれ いつ どう なに なん どんな".split())
 #: 「…のことを何て言う？」「…の仕組みの名前は？」 ask for the term a description defines: the
 #: question describes it in its own words, so the term itself cannot be in the question.

@@ -209,9 +209,9 @@ def test_a_which_company_question_needs_a_company_in_the_sentence() -> None:
     assert analyse("どこの会社の機械でも使える仕組みの呼び名は？").qtype != "who"
 
 
-def test_a_declined_figure_names_what_it_was_asked_of_not_the_measure() -> None:
+def test_a_declined_figure_names_what_it_was_asked_of_not_a_time_word() -> None:
     from kb.answer.answerer import _asked_subject
 
     assert _asked_subject(analyse("日本の働き手世代の人数、最近はどれくらい？")) == "働き手世代"
     assert _asked_subject(analyse("枚方市の生産年齢人口は何人ですか？")) == "生産年齢人口"
-    assert _asked_subject(analyse("デジタル推進委員は何人規模でスタートした？")) == "デジタル推進委員"
+    assert _asked_subject(analyse("避難行動要支援者名簿はどのくらいの頻度で更新していますか？")) == "頻度"
