@@ -182,6 +182,13 @@ BODY_A = re.compile(
 #: naming people — 「住民票を有する全ての方」, 市民, 職員, 事業者, 保護者, 児童 — not by one naming
 #: nobody (「…を一元化、…を共同で管理」).
 PERSON_Q = re.compile(_WHO_WORD)
+#: A who question asking for a named individual (「…には誰が就任していますか」「今の大臣ってだれ？」「市長の
+#: 名前は？」): only a sentence naming a person answers it (an honorific after a name, 氏名); the post
+#: alone (デジタル大臣, フェロー) does not.
+NAMED_PERSON_Q = re.compile(
+    r"就任|氏名|(今|現在|いま)の[^、。？?]{0,12}(" + _WHO_WORD + r")|(長|大臣|知事|委員|フェロー)の名前"
+)
+NAMED_PERSON_A = re.compile(r"[一-龥]{1,4}\s?[一-龥]{1,3}(氏|さん)(?![一-龥])|氏名")
 PERSON_A = re.compile(
     r"[一-龥]+(者|員|民)|(?<![一-龥])(方|人)(?![法式針向面策])|[一-龥]人(?![口材工])"
     r"|児童|生徒|子ども|子供|本部長|市長|大臣|知事|cio|フェロー"

@@ -369,7 +369,9 @@ def answer_shape(q: Question, sentence: str, kind: str, label: str = "") -> tupl
         body = bool(P.BODY_A.search(sentence))
         # Which body: a sentence naming none (「事業者等との連携による…」) has no answer of that shape;
         # where: nor has one naming neither a body nor a place (「…コーナーを設置しました」).
-        if P.COMPANY_Q.search(own):
+        if P.NAMED_PERSON_Q.search(own):
+            ok = bool(P.NAMED_PERSON_A.search(sentence))
+        elif P.COMPANY_Q.search(own):
             ok = names_a_company(sentence, own)
         elif P.DEPT_Q.search(own):
             ok = bool(P.DEPT_A.search(sentence))

@@ -244,14 +244,14 @@ def test_stream_is_cumulative_and_ends_with_the_answer(answerer: Answerer) -> No
 #: counted sets (「3つの基本理念とは」) and the expected questions' second pass: near-miss declined
 #: 0.757 / 0.780, colloquial answerable declined 0.553 / 0.617, the rest as above (±1 question).
 #: Session 14 (888 questions, batch 8 added; answer_signals.md "Session 14"): plan-worded
-#: unanswerable declined 0.941 / 0.815, answerable declined 0.013 / 0.034, evidence in answer
-#: 0.939 / 0.879; near-miss declined 0.848 / 0.814; colloquial answerable declined 0.489 / 0.562,
-#: colloquial unanswerable declined 0.833 / 0.700 — the thesaurus lending its words to the answers
+#: unanswerable declined 0.941 / 0.852, answerable declined 0.013 / 0.034, evidence in answer
+#: 0.939 / 0.879; near-miss declined 0.859 / 0.831; colloquial answerable declined 0.489 / 0.562,
+#: colloquial unanswerable declined 0.889 / 0.700 — the thesaurus lending its words to the answers
 #: answers three more test colloquial unanswerables (chosen on dev, where it cost none), so that
 #: floor went down from 0.75 with the trade documented there. Raise them when answers get better.
 FLOORS = {
-    "plan-worded": {"abstention_rate": 0.78, "evidence_in_answer": 0.85, "citation_correct": 0.88},
-    "tag:near_miss": {"abstention_rate": 0.78},
+    "plan-worded": {"abstention_rate": 0.82, "evidence_in_answer": 0.85, "citation_correct": 0.88},
+    "tag:near_miss": {"abstention_rate": 0.8},
     "tag:colloquial": {"abstention_rate": 0.67},
 }
 CEILINGS = {"plan-worded": {"false_abstention_rate": 0.06}, "tag:colloquial": {"false_abstention_rate": 0.6}}

@@ -215,3 +215,17 @@ def test_a_declined_figure_names_what_it_was_asked_of_not_a_time_word() -> None:
     assert _asked_subject(analyse("日本の働き手世代の人数、最近はどれくらい？")) == "働き手世代"
     assert _asked_subject(analyse("枚方市の生産年齢人口は何人ですか？")) == "生産年齢人口"
     assert _asked_subject(analyse("避難行動要支援者名簿はどのくらいの頻度で更新していますか？")) == "頻度"
+
+
+def test_a_question_for_a_named_person_needs_a_name_not_the_post() -> None:
+    from kb.answer.question import answer_shape
+
+    def shaped(question: str, sentence: str) -> bool:
+        return answer_shape(analyse(question), normalize(sentence), "plan")[0]
+
+    post = "組織の長を内閣総理大臣とし、デジタル大臣、副大臣を置く。"
+    assert not shaped("デジタル庁の今の大臣ってだれ？", post)
+    assert not shaped("DXフェローには誰が就任していますか？", "助言を行うDXフェローを設置しました。")
+    assert shaped("DXフェローには誰が就任していますか？", "DXフェローに山田太郎氏が就任しました。")
+    # who holds a post the plan describes by another post is still answered by that post
+    assert shaped("情報化推進本部の本部長は誰？", "市長を本部長とする枚方市情報化推進本部を設置し")
