@@ -132,29 +132,29 @@ class Answerer:
         suggestions = _suggestions(hits)
         chosen = picked if hits and score >= self.settings.abstain_threshold else []
         note = self.writer.note
+
+        def showing_first(head: str) -> Draft:
+            """Declined with ``head``, the first chosen sentence shown as related."""
+            answer = _declined(q, head, suggestions, score, note, chosen[0])
+            return Draft(q, tuple(hits), answer, tuple(cands))
+
         # A question for the members of a counted set is answered by a list of them, not by the
         # sentence that only names the set.
         listed = lists_the_set(q, chosen, cands, w)
         if listed is None:  # the plan names the set only: say so, and show where
-            head = P.COUNTED_MISSING_TEXT.format(counted=q.counted)
-            return Draft(
-                q, tuple(hits), _declined(q, head, suggestions, score, note, chosen[0]), tuple(cands)
-            )
+            return showing_first(P.COUNTED_MISSING_TEXT.format(counted=q.counted))
         chosen = introduced_list(q, listed, cands, w)
         if w.which_member and q.kind and chosen and _restates_kind(q, chosen):
             # 「どの施設を予約できますか」 answered only by the sentence naming 施設予約システム: the
             # plan names the category, not which ones; say so, and show where.
-            head = P.KIND_MISSING_TEXT.format(kind=q.kind[0])
-            return Draft(
-                q, tuple(hits), _declined(q, head, suggestions, score, note, chosen[0]), tuple(cands)
-            )
-        citations = cite([pair for c in chosen for pair in c.quoted()])
+            return showing_first(P.KIND_MISSING_TEXT.format(kind=q.kind[0]))
+        citations = _citations(chosen)
         missing = self._missing_kind(q, [c.quote for c in citations]) if citations else None
         if missing and (lead := self._alias_lead(missing, cands)) is not None:
             # The word is the question's everyday name for a plan term that another sentence holds
             # (学童保育 → 留守家庭児童会室): that sentence leads, as the answer about it.
             chosen = [lead, *(c for c in chosen if c is not lead)][: w.max_quotes]
-            citations = cite([pair for c in chosen for pair in c.quoted()])
+            citations = _citations(chosen)
             missing = self._missing_kind(q, [c.quote for c in citations])
         if missing:  # the subject is a kind of thing the plan never names
             answer = _declined(q, P.MISSING_TEXT.format(word=missing), suggestions, score, note)
@@ -215,6 +215,11 @@ class Answerer:
         # The raw cosine, which kb.search does not report (fused scores only); the query vector
         # comes from the embedder's cache, so this costs one vector-store lookup, not a second encode.
         return hits, self.kb.retriever.best_chunk_cosine(query)
+
+
+def _citations(chosen: Sequence[Candidate]) -> tuple[Citation, ...]:
+    """The numbered citations of the chosen sentences, each followed by what led to it."""
+    return cite([pair for c in chosen for pair in c.quoted()])
 
 
 def _restates_kind(q: Question, chosen: Sequence[Candidate]) -> bool:

@@ -92,20 +92,18 @@ def candidates(q: Question, hits: Sequence[Hit], stats: TermStats, w: AnswerWeig
             typed, shape = answer_shape(q, norm, hit.kind, label_n)
             lexical = stats.coverage(q.terms, norm, label_n, heading)
             cover, passage_cover = lexical, chunk_cov  # with the expected question's words lent
-            lent_words = []
-            if paraphrase is not None and paraphrase.holds(quote):
-                lent_words.append(paraphrase.words)
+            under_anchor = paraphrase is not None and paraphrase.holds(quote)
+            if under_anchor:
                 passage_cover = chunk_cov_said
             said = _aliases_said(aliases, f"{norm} {label_n}")
+            lent_words = [paraphrase.words] if paraphrase and under_anchor else []
             if said:
                 lent_words.append(said)
             if lent_words:
                 cover = stats.coverage(q.terms, norm, label_n, heading, *lent_words)
-            # The thesaurus's words are the plan's subject in other words: they count for agreement
-            # too (デジタル推進委員 is the plan's デジタル推進員); an expected question's only when all
-            # but the same question.
-            said_cover = stats.coverage(q.terms, norm, label_n, heading, said) if said else lexical
-            lent = paraphrase is not None and paraphrase.holds(quote) and cover > lexical
+            lent = under_anchor and cover > lexical
+            # What the expected question says, when it lent words to this sentence.
+            lent_question = paraphrase.words if lent and paraphrase else ""
             semantic = meaning if _is_best_sentence(hit, quote) else 0.0
             support = max(0.5 * cover + 0.5 * passage_cover, w.semantic_support * semantic) if typed else 0.0
             score = (
@@ -126,7 +124,18 @@ def candidates(q: Question, hits: Sequence[Hit], stats: TermStats, w: AnswerWeig
             # Agreement reads the sentence and its heading. With the whole passage (tried on dev),
             # near-miss questions were answered more often at the same false abstention.
             agreeing = (
-                agrees(q, norm, hit.kind, cover if lent and agreeing_paraphrase else said_cover, w)
+                # The thesaurus's words are the plan's subject in other words: they count for agreement
+                # too (デジタル推進委員 is the plan's デジタル推進員); an expected question's only when
+                # all but the same question.
+                agrees(
+                    q,
+                    norm,
+                    hit.kind,
+                    cover
+                    if lent and agreeing_paraphrase
+                    else (stats.coverage(q.terms, norm, label_n, heading, said) if said else lexical),
+                    w,
+                )
                 and figure_attached(q, norm, hit.kind, stats)
                 and (
                     named_period(q, norm)
@@ -140,7 +149,7 @@ def candidates(q: Question, hits: Sequence[Hit], stats: TermStats, w: AnswerWeig
                 or (
                     states_predicate(
                         q,
-                        (norm, label_n, heading, *((paraphrase.words,) if lent and paraphrase else ()), said),
+                        (norm, label_n, heading, lent_question, said),
                         stats,
                         w,
                     )
@@ -151,7 +160,7 @@ def candidates(q: Question, hits: Sequence[Hit], stats: TermStats, w: AnswerWeig
                             q,
                             norm,
                             # the sentence before, when this one continues it: its topic carries over
-                            f"{label_n} {heading} {said} {context} {paraphrase.words if lent and paraphrase else ''}",
+                            f"{label_n} {heading} {said} {context} {lent_question}",
                             passages,
                             stats,
                         )
