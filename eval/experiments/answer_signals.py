@@ -55,6 +55,7 @@ ANSWERABLE = ("plan", "colloquial", "other")
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--split", default="dev")
+    parser.add_argument("--questions", type=Path, default=Path("eval/questions.jsonl"))
     parser.add_argument("--cache", type=Path, default=Path("/tmp/answer_cache.pkl"))
     parser.add_argument("--set", action="append", default=[], help="weight=value or threshold=value")
     parser.add_argument("--list", default="", help="a group whose questions to print")
@@ -70,7 +71,7 @@ def main() -> None:
     answerer = DiskCachedAnswerer(kb, settings, weights=replace(AnswerWeights(), **overrides))
     groups: dict[str, list[tuple[Any, Any]]] = {}
     with torch_threads(1):
-        for q in load_question_file(Path("eval/questions.jsonl"), args.split):
+        for q in load_question_file(args.questions, args.split):
             groups.setdefault(group_of(q), []).append((q, answerer.answer(q.question)))
     args.cache.write_bytes(pickle.dumps(DiskCachedAnswerer.cache))
     for name in ("plan", "plan_unans", "colloquial", "colloq_unans", "near_miss", "other"):
