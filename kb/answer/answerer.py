@@ -35,7 +35,7 @@ from kb.knowledge import KnowledgeBase
 from kb.plain_words import held_in
 from kb.query import QUESTION, validate_query
 from kb.retrieve import Filters, Hit
-from kb.text import normalize
+from kb.text import find_normalized, normalize
 
 
 class Writer(Protocol):
@@ -159,7 +159,7 @@ class Answerer:
         if missing:  # the subject is a kind of thing the plan never names
             answer = _declined(q, P.MISSING_TEXT.format(word=missing), suggestions, score, note)
         elif citations:
-            label, reason = _label(chosen[0], w)
+            label, reason = _label(q, chosen[0], w)
             text = answer_text(citations, label, list_items(citations, w) if q.listing else 0)
             answer = Answer(
                 text,
@@ -229,7 +229,7 @@ def _restates_kind(q: Question, chosen: Sequence[Candidate]) -> bool:
     return verdicts[0] is False and True not in verdicts
 
 
-def _label(best: Candidate, w: AnswerWeights) -> tuple[str, str]:
+def _label(q: Question, best: Candidate, w: AnswerWeights) -> tuple[str, str]:
     """高 / 中 / 低 and why, from how much of the question the quoted sentence itself covers."""
     if best.lexical >= w.label_high:
         return "高", "質問の語句がすべて一致 / every term of the question matched"
@@ -239,7 +239,24 @@ def _label(best: Candidate, w: AnswerWeights) -> tuple[str, str]:
         return "低", (
             f"言い換えの想定質問「{best.paraphrase}」に一致 / matched an expected question of the passage"
         )
+    if best.aliases:
+        said = "、".join(
+            f"「{_as_written(m.alias, q.query)}」→「{_as_written(m.term, best.quote, best.hit.text)}」"
+            for m in best.aliases
+        )
+        return (
+            "低",
+            f"質問の言い換え語が計画書の語句に一致（{said}） / the question's everyday words matched plan terms",
+        )
     return "低", "意味的に近い箇所のみ / only passages close in meaning"
+
+
+def _as_written(word: str, *texts: str) -> str:
+    """A normalised word (ebpm) as the first of ``texts`` holding it writes it (EBPM)."""
+    for text in texts:
+        if at := find_normalized(text, word):
+            return text[at[0] : at[1]]
+    return word
 
 
 def answer_text(citations: Sequence[Citation], label: str, items: int = 0) -> str:

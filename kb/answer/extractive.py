@@ -95,13 +95,19 @@ def candidates(q: Question, hits: Sequence[Hit], stats: TermStats, w: AnswerWeig
             under_anchor = paraphrase is not None and paraphrase.holds(quote)
             if under_anchor:
                 passage_cover = chunk_cov_said
-            said = _aliases_said(aliases, f"{norm} {label_n}")
+            held = held_in(aliases, f"{norm} {label_n}")
+            said = " ".join(normalize(m.alias) for m in held)
             lent_words = [paraphrase.words] if paraphrase and under_anchor else []
             if said:
                 lent_words.append(said)
             if lent_words:
                 cover = stats.coverage(q.terms, norm, label_n, heading, *lent_words)
-            lent = under_anchor and cover > lexical
+            # The expected question lent words when they add to what the sentence and the
+            # thesaurus say: a sentence under its anchor whose cover the thesaurus alone raised
+            # is not credited to it (nor labelled as matching it).
+            lent = under_anchor and cover > (
+                stats.coverage(q.terms, norm, label_n, heading, said) if said else lexical
+            )
             # What the expected question says, when it lent words to this sentence.
             lent_question = paraphrase.words if lent and paraphrase else ""
             semantic = meaning if _is_best_sentence(hit, quote) else 0.0
@@ -177,6 +183,9 @@ def candidates(q: Question, hits: Sequence[Hit], stats: TermStats, w: AnswerWeig
                     typed,
                     agreeing,
                     paraphrase=paraphrase.question if lent and paraphrase is not None else "",
+                    aliases=held
+                    if said and stats.coverage(q.terms, norm, label_n, heading, said) > lexical
+                    else (),
                 )
             )
     return out

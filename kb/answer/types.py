@@ -8,6 +8,7 @@ from typing import Any
 
 from kb.answer.question import Question
 from kb.chunk import Chunk, ChunkView, SectionRef
+from kb.plain_words import PlainWordMatch
 from kb.retrieve import Hit
 
 
@@ -127,6 +128,9 @@ class Candidate:
     #: The passage's expected question, close to the asked one, whose words counted as this
     #: sentence's (kb/expected_questions.py); "" when its own words were all that counted.
     paraphrase: str = ""
+    #: The question's everyday words that this sentence's plan terms stand for (「学童 → 留守家庭
+    #: 児童会室」, kb/plain_words.py), when they raised its cover; () otherwise.
+    aliases: tuple[PlainWordMatch, ...] = ()
 
     def quoted(self) -> list[tuple[Hit, str]]:
         """(passage, quote) pairs to cite for this candidate: itself, then what referred to it."""

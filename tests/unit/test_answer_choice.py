@@ -681,3 +681,16 @@ def test_a_missing_word_said_by_an_alias_of_another_sentences_term_lets_that_sen
     answered = ask(Hit(1, 1.0, AFTER_SCHOOL, plain_words=said))
     assert answered.answerable
     assert answered.citations[0].quote.startswith("留守家庭児童会室にも同様のシステム")
+
+
+def test_a_low_label_earned_through_the_thesaurus_names_the_words_it_matched() -> None:
+    said = (PlainWordMatch("学童保育", "留守家庭児童会室"),)
+    table = parse_plain_words("留守家庭児童会室\t学童保育\n")
+    kb = _KB(
+        [AFTER_SCHOOL], [Hit(1, 1.0, AFTER_SCHOOL, plain_words=said)], _Retriever(0.9, plain_words=table)
+    )
+    answer = Answerer(kb, Settings()).answer("学童保育のシステムは導入した？")  # type: ignore[arg-type]
+    assert answer.answerable and answer.citations[0].quote.startswith("留守家庭児童会室")
+    # the sentence's own words cover little: 低, with the reason it was chosen all the same
+    assert answer.confidence_label == "低"
+    assert "「学童保育」→「留守家庭児童会室」" in answer.confidence_reason
