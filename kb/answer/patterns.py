@@ -67,6 +67,8 @@ CLAUSE_ENDING = re.compile(r"[しりてきいえけせめれたるうくずす]$
 DEFINITION_Q = re.compile(
     r"(?<!こ)とは|(?<!にと)って(何|なに)(?!人|名|件|回|%|パーセント|割|年|月|日|時|か所|箇所|台|冊|校|歳|円|種類|項目|個)"
     rf"|意味|定義|何のこと|{NAMING_Q.pattern}"
+    # 「スマート自治体ってどんな自治体のこと？」: what kind of thing the name stands for
+    r"|(どんな|どういう|どのような)[^、。？?]{0,12}のこと(?!を|が|に|で)"
 )
 DATE_Q = re.compile(r"いつ|何年(?!間|ごと|毎|おき)|何月(?!間)|何日(?!間)|時期|期限(?!内)|日付|決定日|施行日")
 #: Counters a count can carry besides those NUMBER_Q names one by one (何市 → 「3市」).
@@ -100,6 +102,11 @@ NUMBER_Q = tuple(
     # Any other 何 + counter (何市, 何基, 何社, 何団体, 何業務 …) asks for a count with that counter.
     (re.compile(rf"何({'|'.join(COUNTERS)})"), "*"),
 )
+#: A count qualifying the noun that ends the question before a copula (「何人くらいの組織だった？」
+#: 「何ページの資料ですか」): that noun classifies the topic, the topic is what is asked about.
+COUNT_PREDICATE_NOUN = re.compile(
+    r"(何|いくつ)[^、。？?の]{0,6}の(?P<noun>[一-龥ァ-ヶー]{2,8})(だっ|だ|です|でし|なの|なん)"
+)
 #: Nouns that name the slot a number/date/who question asks to fill (「…の期間」「…の割合」
 #: 「最初に…」「担当の課」), not the thing it asks about: never the subject a sentence must name.
 MEASURE_NOUNS = frozenset(
@@ -132,7 +139,7 @@ _WHO_WORD = r"誰(?!も|か|でも|一人|ひとり)|だれ(?!も|か|でも|一
 WHO_Q = re.compile(
     _WHO_WORD
     + r"|どこ(?!まで|でも|か(?!ら))|どの課|どの部|部署|担当(?![とにへ])|所管|省庁|発行元|どの機関|どの組織|名前"
-    r"|どの(会社|企業|メーカー|事業者|業者|ベンダー)"
+    r"|どの[ァ-ヶー一-龥a-zA-Z]{0,8}?(会社|企業|メーカー|事業者|業者|ベンダー)"
 )
 
 # -- answers ----------------------------------------------------------------------------------
@@ -163,7 +170,8 @@ DEPT_A = re.compile(r"[一-龥ァ-ヶー]+(課|室|(?<!本)部|局|センター)
 #: the project. Not 「どこの会社の機械でも使える」 (any company's).
 COMPANY_Q = re.compile(
     r"(企業|会社|事業者|メーカー|ベンダー|業者)(は|が)?(どこ|誰|どちら)"
-    r"|(どこの|どの)(会社|企業|メーカー|事業者|業者|ベンダー)(?![^、。？?]*でも)"
+    # 「どのクラウド事業者」: a kind of company between
+    r"|(どこの|どの)[ァ-ヶー一-龥a-zA-Z]{0,8}?(会社|企業|メーカー|事業者|業者|ベンダー)(?![^、。？?]*でも)"
 )
 COMPANY_A = re.compile(
     r"株式会社|有限会社|合同会社|（株）|\(株\)|[ァ-ヶー]{2,}社(?!会)|[一-龥]{2,}社(?![会員内長])"

@@ -254,6 +254,11 @@ def analyse(query: str, asked: str | None = None) -> Question:
     nouns, phrases, verbs = _question_words(words)
     ordinals = [re.sub(r"\s+", "", m) for m in P.ORDINAL.findall(normalize(query))]
     nouns = list(dict.fromkeys([*ordinals, *nouns]))
+    # 「デジタル庁は何人くらいの組織だった？」: the noun the count qualifies before a copula says
+    # what kind of thing the topic is (組織), not what is counted or asked about; the topic is.
+    if qtype == "number" and phrases and (m := P.COUNT_PREDICATE_NOUN.search(own)):
+        if "".join(phrases[-1]) == m.group("noun"):
+            phrases = phrases[:-1]
     # A one-character phrase (「市に」「気を付ける」) says too little to require it in a passage.
     focus = tuple(phrases[-1]) if phrases and len("".join(phrases[-1])) > 1 else ()
     naming = qtype == "definition" and bool(P.NAMING_Q.search(own))

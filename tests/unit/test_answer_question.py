@@ -49,6 +49,11 @@ from kb.text import normalize
         ("時間外勤務は何時間減った？", "number", "時間"),
         # a deadline asked for is a date; 期限内 ("within the deadline") asks for none
         ("基幹系20業務の標準準拠システムへの移行期限は？", "date", ""),
+        # what kind of thing a name stands for is a definition; what kind of things are done is not
+        ("計画に出てくる「スマート自治体」ってどんな自治体のこと？", "definition", ""),
+        ("窓口DXではどんなことをしますか？", "general", ""),
+        # a kind of company between どの and 事業者 still asks which company
+        ("ガバメントクラウドは、どのクラウド事業者のものを使うの？", "who", ""),
         ("情報システムは、期限内に基準に適合させる必要がありますか？", "general", ""),
     ],
 )
@@ -62,6 +67,14 @@ def test_the_unit_after_a_question_word_is_not_the_focus() -> None:
     q = analyse("備蓄の在庫管理システムは何年度に導入する予定？")
     assert "年度" not in q.focus and "年度" not in q.terms
     assert q.focus == ("在庫", "管理", "システム")
+
+
+def test_the_noun_a_count_classifies_the_topic_by_is_not_the_focus() -> None:
+    # 「何人くらいの組織だった」: 組織 says what the topic is; デジタル庁 is what was counted
+    q = analyse("デジタル庁って発足したとき何人くらいの組織だったんですか？")
+    assert q.focus == ("デジタル", "庁") and "組織" not in q.subject
+    # the noun counted (職員) stays what the question is about
+    assert analyse("デジタル庁には何人の職員がいますか？").focus == ("職員",)
 
 
 def test_naming_questions_are_told_from_definitions() -> None:
@@ -207,6 +220,11 @@ def test_a_which_company_question_needs_a_company_in_the_sentence() -> None:
     assert not answer_shape(q, normalize("AIを活用した実験を行いました"), "plan")[0]  # a kind of technology
     # 「どこの会社の機械でも」 is any company's: not a which-company question
     assert analyse("どこの会社の機械でも使える仕組みの呼び名は？").qtype != "who"
+    # a kind of company named between (どのクラウド事業者) is still a company
+    cloud = analyse("ガバメントクラウドは、どのクラウド事業者のものを使うの？")
+    assert not answer_shape(
+        cloud, normalize("ガバメントクラウド上への構築による運用コストの適正化に努めます"), "plan"
+    )[0]
 
 
 def test_a_declined_figure_names_what_it_was_asked_of_not_a_time_word() -> None:
