@@ -22,7 +22,7 @@ from kb.answer.agreement import (
     other_government,
     states_predicate,
 )
-from kb.answer.question import Question, answer_shape, question_words
+from kb.answer.question import Question, answer_shape, answer_type, question_words
 from kb.answer.quotes import piece_ends, quotable_sentences, quotable_units
 from kb.answer.terms import TermStats
 from kb.answer.types import Answer, Candidate, Citation, Draft
@@ -80,7 +80,16 @@ def candidates(q: Question, hits: Sequence[Hit], stats: TermStats, w: AnswerWeig
         # those words count as said by the sentences under the question's anchor.
         paraphrase = _paraphrase(hit, w.paraphrase_cosine)
         # All but the same question as the expected one: its words also say what the answer is about.
-        agreeing_paraphrase = paraphrase is not None and paraphrase.cosine >= w.paraphrase_agree_cosine
+        # So is one that asks the same kind of figure (何年ごと … 何年ごと): 「学校のタブレットは何年
+        # ごとに買い替える?」 for 「小中学校のタブレットって何年ごとに新しくなるの？」.
+        agreeing_paraphrase = paraphrase is not None and (
+            paraphrase.cosine >= w.paraphrase_agree_cosine
+            or (
+                w.paraphrase_agree_typed
+                and typed_question
+                and answer_type(paraphrase.words) == (q.qtype, q.counter)
+            )
+        )
         chunk_cov_said = (
             stats.coverage(q.terms, body, heading, body_said, paraphrase.words) if paraphrase else chunk_cov
         )

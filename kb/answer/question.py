@@ -232,23 +232,29 @@ def noun_compounds(words: Sequence[Morpheme]) -> list[tuple[str, ...]]:
     return out
 
 
+def answer_type(own: str) -> tuple[str, str]:
+    """(question type, counter) of a normalised question, read from its wording alone: number
+    (with the counter its answer must carry), date, who, definition or general."""
+    number = None
+    for pattern, counter in P.NUMBER_Q:
+        if m := pattern.search(own):
+            number = m.group(1) if counter == "*" else counter
+            break
+    if P.DEFINITION_Q.search(own):
+        return "definition", ""
+    if number is not None and (number == "年" or not P.DATE_Q.search(own)):
+        return "number", number
+    if P.DATE_Q.search(own):
+        return "date", ""
+    if P.WHO_Q.search(own):
+        return "who", ""
+    return "general", ""
+
+
 def analyse(query: str, asked: str | None = None) -> Question:
     """Analyse ``query``; the answer type comes from ``asked`` (a follow-up's own words) if given."""
     own = normalize(asked or query)
-    qtype, counter = "general", ""
-    number = None
-    for pattern, counter_ in P.NUMBER_Q:
-        if m := pattern.search(own):
-            number = m.group(1) if counter_ == "*" else counter_
-            break
-    if P.DEFINITION_Q.search(own):
-        qtype = "definition"
-    elif number is not None and (number == "年" or not P.DATE_Q.search(own)):
-        qtype, counter = "number", number
-    elif P.DATE_Q.search(own):
-        qtype = "date"
-    elif P.WHO_Q.search(own):
-        qtype = "who"
+    qtype, counter = answer_type(own)
     counted = P.COUNTED_SET_Q.search(own) if qtype in ("general", "definition") else None
     words = _words(query)  # tagged once: every reading below shares it
     nouns, phrases, verbs = _question_words(words)

@@ -149,6 +149,10 @@ class AnswerWeights:
     # at 0.93-0.99 (near-miss questions reach 0.978 against expected questions, but their figure or
     # body is still checked by the other agreement rules).
     paraphrase_agree_cosine: float = 0.97
+    # Below that, an expected question asking the same kind of figure (question.answer_type: a
+    # count in 年, a date, who) lends its words for agreement too (session 15): on dev it
+    # answered one batch-9 question (タブレット 何年ごと) and changed nothing else; test unchanged.
+    paraphrase_agree_typed: bool = True
     # At ``paraphrase_predicate_cosine`` the lent expected question also says what a general
     # question asks of its topic (agreement.states_predicate): 「…知らせは、いまはデータで届くの？」
     # ↔ 「…知らせは役所にネットで届く?」, written as answered by the anchor's sentence.

@@ -453,16 +453,21 @@ def test_an_expected_question_asked_all_but_word_for_word_answers_a_who_question
     anchor = "組織の長を内閣総理大臣とし"
     start = AGENCY.text.index(anchor)
 
-    def ask(cosine: float) -> Any:
-        match = QuestionMatch("デジタル庁のトップは誰？", cosine, start, start + len(anchor))
+    def ask(cosine: float, expected: str = "デジタル庁のトップは誰？", **weights: Any) -> Any:
+        match = QuestionMatch(expected, cosine, start, start + len(anchor))
         hit = Hit(1, 1.0, AGENCY, similar_question=match)
-        return Answerer(_KB([AGENCY], [hit], _Retriever(0.9)), Settings()).answer("デジタル庁のトップは誰？")  # type: ignore[arg-type]
+        kb = _KB([AGENCY], [hit], _Retriever(0.9))
+        return Answerer(kb, Settings(), weights=AnswerWeights(**weights)).answer("デジタル庁のトップは誰？")  # type: ignore[arg-type]
 
     w = AnswerWeights()
     answered = ask(w.paraphrase_agree_cosine)
     assert answered.answerable and "組織の長を内閣総理大臣とし" in answered.citations[0].quote
-    # a paraphrase, not the same question: the sentence does not say トップ, so no who-answer
-    assert not ask(w.paraphrase_agree_cosine - 0.02).answerable
+    # a paraphrase, not the same question: the sentence does not say トップ, so no who-answer ...
+    below = w.paraphrase_agree_cosine - 0.02
+    assert not ask(below, paraphrase_agree_typed=False).answerable
+    # ... unless the expected question asks the same kind of thing (who), in other words
+    assert ask(below, "デジタル庁でトップを務めるのは誰？").answerable
+    assert not ask(below, "デジタル庁はいつ発足した？").answerable  # a date question lends nothing
 
 
 # -- a question for the members of a counted set is answered by the list, not by the set's name --
