@@ -100,12 +100,20 @@ def names_subject(
 
 
 def names_topic(
-    q: Question, sentence: str, context: str, passages: str | Sequence[str], stats: TermStats
+    q: Question,
+    sentence: str,
+    context: str,
+    passages: str | Sequence[str],
+    stats: TermStats,
+    exists: bool = False,
 ) -> bool:
     """Does the sentence (or its context) name the topic a yes/no or how-to question asks its
     predicate of (「おくやみ窓口は予約が必要ですか」 → おくやみ窓口, its rarest word the passages use)?
     A sentence stating the predicate of another topic (保育所の来庁予約) does not answer it."""
-    if not q.topic or not q.predicate:
+    # A question whether its topic exists asks nothing else of it: the topic, named in full, is what
+    # must be stated (「女性のデジタル人材を育てる取り組みはありますか」 is not answered by 「デジタル人材の
+    # …取り組みを進めていきます」).
+    if not q.topic or not (q.predicate or (exists and q.exists)):
         return True
     known = [t for t in q.topic if stats.df(t) > 0]
     if not known:

@@ -178,6 +178,7 @@ def candidates(q: Question, hits: Sequence[Hit], stats: TermStats, w: AnswerWeig
                             f"{label_n} {heading} {said} {context} {lent_question}",
                             passages,
                             stats,
+                            exists=w.exists_topic,
                         )
                     )
                 )

@@ -17,7 +17,7 @@ SUGGESTIONS_LABEL = "関連しそうな箇所:"
 #: answered by the sentence's shape, not by the same word, so they are not required in passages.
 FRAME_NOUNS = frozenset(
     "こと もの ため よう 意味 内容 方 場合 ところ とき 時 ほう 全部 うち 中 等 的 化 理由 名称 一覧 違い "
-    "予定 担当 担当課 目的 方法 特徴 概要 状況 それぞれ 今 定義 感じ 数 規模 呼び名 呼び方".split()
+    "予定 担当 担当課 目的 方法 特徴 概要 状況 それぞれ 今 定義 感じ 数 規模 呼び名 呼び方 つもり 自分".split()
 )
 #: Time words: they choose sentences (今後 → what the plan will do) but name no subject to report as
 #: missing (「…人数、最近はどれくらい？」 is not about 「最近」).
@@ -151,6 +151,9 @@ WORD_ONE = re.compile(
     r"(?<=[誰統唯均画同単逐第万])一|一(?=[元体部層括律環般方定貫連極覧緒丸斉因助翼]|人ひとり|人一人)"
 )
 #: What a counter looks like in the plan's text (何人 is answered by 人 or 名, …).
+#: A count labelled by what it counts, without a counter (「有効回答数：1808」, a table cell).
+COUNT_NOUN = re.compile(r"(?P<noun>[一-龥ァ-ヶー]{2,}数)")
+LABELLED_COUNT = re.compile(COUNT_NOUN.pattern + r"\s*[：:]\s*[0-9][0-9,]*")
 COUNTER_FORMS = {"人": "人|名", "%": "%|パーセント", "所": "か所|箇所|カ所"}
 DATE_A = re.compile(
     r"(令和|平成|昭和)\s*(元|[0-9]+)\s*年|[0-9]{4}\s*年|[0-9]{4}\s*[./]\s*[0-9]{1,2}|[0-9]+\s*月"
@@ -305,7 +308,10 @@ NATION_A = re.compile(
 )
 #: … unless it also speaks of the city.
 #: A topic that is the city itself (枚方市, 本市, 市役所, 枚方市役所).
+#: A yes/no question whether its topic exists at all (「…取り組みはありますか」「…計画ってある？」).
+EXISTS_Q = re.compile(r"(は|って|も)[、\s]*(ある|あります|あり)(ます)?(か|の)?[？?。]*$")
 CITY_TOPIC = re.compile(r"(枚方)?(市|本市|市役所|市役所内|市当局)")
+CITY_AS_SUBJECT = re.compile(r"(枚方市|本市|市|市役所)として")
 #: A sentence about another government than the city: the nation, or the prefecture acting (府は…).
 OTHER_GOVERNMENT_A = re.compile(NATION_A.pattern + r"|府は|府が|府の|大阪府|都道府県")
 CITY_A = re.compile(r"枚方|本市|市内|市民|庁内|本庁|市役所")

@@ -46,6 +46,8 @@ class Question:
     #: 「どの施設」 in a question whose topic names 施設 too (施設予約システム): the category whose
     #: members are asked for, as (its words, its head noun); () if none.
     kind: tuple[str, str] | tuple[()] = ()
+    #: Asks whether its topic exists (「…取り組みはありますか」「…ってある？」), with no other predicate.
+    exists: bool = False
 
     def focus_found(self, text: str) -> bool:
         return not self.focus or "".join(self.focus) in text or all(p in text for p in self.focus)
@@ -171,7 +173,10 @@ def topic_words(words: Sequence[Morpheme]) -> list[str]:
 
 def city_topic(words: Sequence[Morpheme]) -> bool:
     """Is the noun phrase right before the question's last topic particle は the city (枚方市, 本市,
-    市, 市役所; 「市としては」)? Then a statement of the nation's or the prefecture's does not answer."""
+    市, 市役所; 「市としては」), or does the question open with the city as its agent (「枚方市として、
+    …」)? Then a statement of the nation's or the prefecture's does not answer."""
+    if P.CITY_AS_SUBJECT.match("".join(w.surface for w in words)):  # 「枚方市として、…はありますか」
+        return True
     cut = topic_cut(words)
     if cut is None:
         return False
@@ -302,6 +307,7 @@ def analyse(query: str, asked: str | None = None) -> Question:
         "".join(counted.group("count", "unit", "noun")) if counted else "",
         int(counted.group("count")) if counted else 0,
         asked_kind(words) if qtype in ("general", "definition") else (),
+        qtype == "general" and bool(P.EXISTS_Q.search(own)),
     )
 
 
@@ -375,6 +381,13 @@ def answer_shape(q: Question, sentence: str, kind: str, label: str = "") -> tupl
         # word: they count nothing.
         counted = P.WORD_ONE.sub(" ", P.ORDINAL.sub(" ", sentence))
         ok = bool(re.search(P.NUMBER + (rf"(万|千|百|億)?\s*({unit})" if q.counter else ""), counted))
+        # A table cell gives the count the question names without its counter: 「有効回答数：1808」
+        # answers 「有効回答数は何件？」.
+        # The label must be the question's whole noun: 「回答数: 547」 does not answer 「有効回答数は？」.
+        asked = [m.group("noun") for m in P.COUNT_NOUN.finditer(normalize(q.query))]
+        ok = ok or any(
+            m.group("noun").endswith(noun) for m in P.LABELLED_COUNT.finditer(counted) for noun in asked
+        )
     elif q.qtype == "who":
         own = normalize(q.query)
         body = bool(P.BODY_A.search(sentence))

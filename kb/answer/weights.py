@@ -153,6 +153,11 @@ class AnswerWeights:
     # count in 年, a date, who) lends its words for agreement too (session 15): on dev it
     # answered one batch-9 question (タブレット 何年ごと) and changed nothing else; test unchanged.
     paraphrase_agree_typed: bool = True
+    # A question whether its topic exists (「…はありますか」, Question.exists) needs its topic named by
+    # the answering sentence too (agreement.names_topic), as a question asking something of it does.
+    # Dev (session 15): one near miss declined (「枚方市としてNFTやWeb3.0を活用する計画はありますか」),
+    # nothing else changed once 自分 became a frame noun (it was the rarest word of a topic).
+    exists_topic: bool = True
     # At ``paraphrase_predicate_cosine`` the lent expected question also says what a general
     # question asks of its topic (agreement.states_predicate): 「…知らせは、いまはデータで届くの？」
     # ↔ 「…知らせは役所にネットで届く?」, written as answered by the anchor's sentence.

@@ -350,3 +350,43 @@ def test_a_question_about_the_city_is_not_answered_by_the_prefectures_statement(
     assert other_government(q, normalize("情報連携基盤の整備を進める。"), "national_strategy")
     # a question whose topic is not the city reads the prefecture's statement as any other
     assert not other_government(analyse("ORDENはどのように活用されていますか？"), prefecture, "plan")
+
+
+TALENT = Chunk(
+    "talent",
+    "plan",
+    "計画",
+    "plan",
+    ("取組3-3 データ利活用と人材育成",),
+    0,
+    0,
+    "持続的な業務体制の整備の一環として、デジタル人材の確保、育成のための取り組みを進めていきます。",
+)
+WOMEN = Chunk(
+    "women",
+    "national",
+    "国の戦略",
+    "national_strategy",
+    ("2.1 国のICT戦略動向等",),
+    0,
+    0,
+    "「女性デジタル人材育成プラン」に基づく取組を推進。",
+)
+
+
+def test_a_question_whether_its_topic_exists_needs_the_topic_named_in_full() -> None:
+    stats = TermStats([TALENT, WOMEN])
+    q = analyse("枚方市として、女性のデジタル人材を育てる取り組みはありますか？")
+    assert q.exists and q.city_topic and q.predicate == ()
+    hits = [Hit(1, 1.0, TALENT), Hit(2, 0.9, WOMEN)]
+
+    def agreeing(w: AnswerWeights) -> dict[str, bool]:
+        return {c.hit.chunk.chunk_id: c.agrees for c in candidates(q, hits, stats, w)}
+
+    # the city's sentence does not name 女性, which the passages use; the nation's is not the city's
+    assert agreeing(AnswerWeights()) == {"talent": False, "women": False}
+    # without the rule the city's sentence about デジタル人材 in general would answer
+    assert agreeing(AnswerWeights(exists_topic=False))["talent"]
+    # a question asking something of its topic, or a which-question, is not an existence question
+    assert not analyse("デジタル人材の育成は、どのように進めますか？").exists
+    assert analyse("市のツイッター（X）ってある？").exists

@@ -67,6 +67,9 @@ def test_the_unit_after_a_question_word_is_not_the_focus() -> None:
     q = analyse("備蓄の在庫管理システムは何年度に導入する予定？")
     assert "年度" not in q.focus and "年度" not in q.terms
     assert q.focus == ("在庫", "管理", "システム")
+    # 「…するつもり？」 asks what is intended: つもり names nothing asked about
+    target = analyse("2024年度末までに、取り組む自治体を何団体にするつもり？")
+    assert "つもり" not in target.terms and target.focus == ("自治", "体")
 
 
 def test_the_noun_a_count_classifies_the_topic_by_is_not_the_focus() -> None:
@@ -247,3 +250,15 @@ def test_a_question_for_a_named_person_needs_a_name_not_the_post() -> None:
     assert shaped("DXフェローには誰が就任していますか？", "DXフェローに山田太郎氏が就任しました。")
     # who holds a post the plan describes by another post is still answered by that post
     assert shaped("情報化推進本部の本部長は誰？", "市長を本部長とする枚方市情報化推進本部を設置し")
+
+
+def test_a_count_labelled_by_the_asked_noun_needs_no_counter() -> None:
+    from kb.answer.question import answer_shape
+
+    q = analyse("オープンデータの課題の調査で、有効回答数は何件でしたか？")
+    assert (q.qtype, q.counter) == ("number", "件")
+    assert answer_shape(q, normalize("有効回答数：1808"), "glossary")[0]
+    # another count, whose label is only part of the asked noun, does not answer
+    assert not answer_shape(q, normalize("順位: 1、課題: 少子高齢化・人口減少、回答数: 547"), "glossary")[0]
+    # nor a bare number without a label
+    assert not answer_shape(q, normalize("調査は2019年に行われ、1808の自治体が答えた"), "glossary")[0]
