@@ -136,6 +136,11 @@ def candidates(q: Question, hits: Sequence[Hit], stats: TermStats, w: AnswerWeig
             score -= w.long_penalty if len(quote) > w.long_chars else 0.0  # long sentences make poor answers
             if q.qtype == "general" and stats.names_a_part(norm) and not asks_for_a_part(q):
                 score -= w.heading_penalty
+            # A table's reference row (関連する法令・制度・指針等: 【自治体DX推進計画】 …) lists the
+            # national documents a measure relates to: it answers a question about those, and is
+            # chosen before the measure's own sentences for no other.
+            if label and P.REFERENCE_ROW.match(label) and not any(t in label_n for t in q.terms):
+                score -= w.heading_penalty
             # Agreement reads the sentence and its heading. With the whole passage (tried on dev),
             # near-miss questions were answered more often at the same false abstention.
             agreeing = (

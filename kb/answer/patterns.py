@@ -247,7 +247,7 @@ LEADING_MARK = re.compile(r"^[\s・･\-－*●○◆■□✓⇒]+")
 #: Page notes, figure captions, source references (『…』P8, 平成27年2月) and glossary
 #: redirects (「次節、…のとおり」) are not answers.
 SKIP_LINE = re.compile(
-    r"^(掲載ページ|図表|\(出典\)|（出典）|『[^』]*』\s*P[0-9]|関連する法令・制度・指針等)|^[^:：]{1,40}[:：]\s*次節、"
+    r"^(掲載ページ|図表|\(出典\)|（出典）|『[^』]*』\s*P[0-9])|^[^:：]{1,40}[:：]\s*次節、"
     # a piece of a figure cut mid-word by the PDF (「ービスデザイン…」) reads as nonsense
     r"|^[ーぁぃぅぇぉっゃゅょゎァィゥェォッャュョヮ]"
     # labels that only name a part: 【基本目標1】, a table's header row 「基本目標 ／ 第3期の取り組み」,
@@ -273,7 +273,8 @@ def heading_forms(heading: str) -> set[str]:
 
 
 #: The row labels of the plan's tables (「施策の方向性: …」), as a regex alternation.
-ROW_LABELS = "設定の背景|施策の方向性|期待する効果|課題|成果|取り組み|取組み"
+ROW_LABELS = "設定の背景|施策の方向性|期待する効果|課題|成果|取り組み|取組み|関連する法令・制度・指針等"
+REFERENCE_ROW = re.compile(r"関連する法令")
 #: A line that is only a figure's box label (【基本目標3】).
 BOX_LABEL = re.compile(r"^【[^】]{1,30}】$")
 #: A row label (「施策の方向性: 」) or a connective (「また、」) that opens a sentence: the quote

@@ -70,6 +70,32 @@ def test_labels_that_only_name_a_part_are_not_quoted() -> None:
     assert [quote for quote, _ in quotable_sentences(text)] == ["本市は窓口を改善します。"]
 
 
+MEASURE = Chunk(
+    "measure",
+    "plan",
+    "計画",
+    "plan",
+    ("取組2-3 ICT基盤の集約・効率化、安定稼働の確保",),
+    0,
+    0,
+    "施策の方向性: 仮想基盤を活用したサーバ機器のさらなる集約化を図ります。\n\n"
+    "関連する法令・制度・指針等: 【自治体DX推進計画】 重点取組事項（テレワークの導入）",
+)
+
+
+def test_a_reference_row_answers_only_a_question_about_what_a_measure_relates_to() -> None:
+    row = "【自治体DX推進計画】 重点取組事項（テレワークの導入）"
+    assert (row, "関連する法令・制度・指針等") in quotable_sentences(MEASURE.text)
+    stats, w = TermStats([MEASURE]), AnswerWeights()
+
+    def first(question: str) -> str:
+        return choose(candidates(analyse(question), [Hit(1, 1.0, MEASURE)], stats, w), w)[0].quote
+
+    assert first("取組2-3に関連する指針にはどんなものがありますか？") == row
+    # a question about the measure gets its own sentence, not the documents it relates to
+    assert first("取組2-3は何を目指していますか？").startswith("仮想基盤")
+
+
 def test_a_bullet_after_a_row_label_is_not_quoted() -> None:
     text = "期待する効果: ・手続きに要する負担の低減"
     assert quotable_sentences(text) == [("手続きに要する負担の低減", "期待する効果")]
