@@ -163,6 +163,10 @@ def states_predicate(q: Question, texts: Sequence[str], stats: TermStats, w: Ans
         return True
     if w.predicate_names and not all(_name_stated(n, texts, stats) for n in q.predicate_names):
         return False
+    # 「…すべての児童会室に導入されていますか」 asks how far: a sentence saying only that it was
+    # introduced does not answer; one saying all, each, or which part (「…のうち」「一部」) does.
+    if w.asked_extent and P.ALL_Q.search(q.query) and not any(P.EXTENT_A.search(t) for t in texts):
+        return False
     return stats.coverage(q.predicate, *texts) >= w.predicate_coverage
 
 

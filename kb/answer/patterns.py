@@ -309,6 +309,10 @@ NATION_A = re.compile(
 )
 #: … unless it also speaks of the city.
 #: A topic that is the city itself (枚方市, 本市, 市役所, 枚方市役所).
+#: A yes/no question asking whether something holds for all of a kind (「すべての児童会室に」); a
+#: sentence answers it only by saying how far it holds: all, each, or which part.
+ALL_Q = re.compile(r"すべて|全て|全部")
+EXTENT_A = re.compile(r"すべて|全て|全部|全[一-龥]|各[一-龥]|のうち|一部|順次|いずれも|部分的")
 #: A yes/no question whether its topic exists at all (「…取り組みはありますか」「…計画ってある？」).
 EXISTS_Q = re.compile(r"(は|って|も)[、\s]*(ある|あります|あり)(ます)?(か|の)?[？?。]*$")
 CITY_TOPIC = re.compile(r"(枚方)?(市|本市|市役所|市役所内|市当局)")

@@ -158,6 +158,10 @@ class AnswerWeights:
     # Dev (session 15): one near miss declined (「枚方市としてNFTやWeb3.0を活用する計画はありますか」),
     # nothing else changed once 自分 became a frame noun (it was the rarest word of a topic).
     exists_topic: bool = True
+    # A yes/no question asking whether something holds for all (すべて, 全て) needs a sentence saying
+    # how far it holds (agreement.states_predicate, patterns.EXTENT_A). Dev (session 15): one near
+    # miss declined (「…市内のすべての児童会室に導入されていますか」), nothing else changed.
+    asked_extent: bool = True
     # At ``paraphrase_predicate_cosine`` the lent expected question also says what a general
     # question asks of its topic (agreement.states_predicate): 「…知らせは、いまはデータで届くの？」
     # ↔ 「…知らせは役所にネットで届く?」, written as answered by the anchor's sentence.

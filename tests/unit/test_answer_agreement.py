@@ -416,3 +416,16 @@ def test_a_question_whether_its_topic_exists_needs_the_topic_named_in_full() -> 
     # a question asking something of its topic, or a which-question, is not an existence question
     assert not analyse("デジタル人材の育成は、どのように進めますか？").exists
     assert analyse("市のツイッター（X）ってある？").exists
+
+
+def test_a_question_whether_something_holds_for_all_needs_a_sentence_saying_how_far() -> None:
+    from kb.answer.agreement import states_predicate
+
+    stats, w = TermStats([CHUNKS[0]]), AnswerWeights()
+    q = analyse("留守家庭児童会室のICTシステムは、市内のすべての児童会室に導入されていますか？")
+    introduced = normalize("留守家庭児童会室にも同様のシステムを導入し、職員の負担軽減を進めました。")
+    assert not states_predicate(q, (introduced,), stats, w)
+    assert states_predicate(q, (introduced,), stats, AnswerWeights(asked_extent=False))
+    # all, or only some of them: either says how far, and answers
+    assert states_predicate(q, (normalize("市内の全児童会室にシステムを導入しました。"),), stats, w)
+    assert states_predicate(q, (normalize("児童会室のうち10室にシステムを導入しました。"),), stats, w)
