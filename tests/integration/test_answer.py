@@ -248,9 +248,14 @@ def test_stream_is_cumulative_and_ends_with_the_answer(answerer: Answerer) -> No
 #: 0.939 / 0.879; near-miss declined 0.859 / 0.831; colloquial answerable declined 0.489 / 0.562,
 #: colloquial unanswerable declined 0.889 / 0.700 — the thesaurus lending its words to the answers
 #: answers three more test colloquial unanswerables (chosen on dev, where it cost none), so that
-#: floor went down from 0.75 with the trade documented there. Raise them when answers get better.
+#: floor went down from 0.75 with the trade documented there. Session 15 (985 questions, blind
+#: batches 9-11 added; answer_signals.md "Session 15"): plan-worded unanswerable declined 0.941 /
+#: 0.889, answerable declined 0.018 / 0.053 (batch 11's test half adds four declined answerables),
+#: evidence in answer 0.934 / 0.874; near-miss declined 0.870 / 0.817; colloquial answerable
+#: declined 0.469 / 0.569, colloquial unanswerable declined 0.889 / 0.700. Raise them when answers
+#: get better.
 FLOORS = {
-    "plan-worded": {"abstention_rate": 0.82, "evidence_in_answer": 0.85, "citation_correct": 0.88},
+    "plan-worded": {"abstention_rate": 0.86, "evidence_in_answer": 0.85, "citation_correct": 0.88},
     "tag:near_miss": {"abstention_rate": 0.8},
     "tag:colloquial": {"abstention_rate": 0.67},
 }
