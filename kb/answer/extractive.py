@@ -74,7 +74,7 @@ def candidates(q: Question, hits: Sequence[Hit], stats: TermStats, w: AnswerWeig
         # The question's everyday words for a plan term the passage holds (kb/plain_words.py):
         # a sentence holding the term says them too (学童保育 → 留守家庭児童会室).
         aliases = hit.plain_words if w.alias_lend else ()
-        body_said = _aliases_said(aliases, body)
+        body_said = _said(held_in(aliases, body))
         chunk_cov = stats.coverage(q.terms, body, heading, body_said)
         # The passage's expected question that says what the question says, in the words it uses:
         # those words count as said by the sentences under the question's anchor.
@@ -105,7 +105,9 @@ def candidates(q: Question, hits: Sequence[Hit], stats: TermStats, w: AnswerWeig
             if under_anchor:
                 passage_cover = chunk_cov_said
             held = held_in(aliases, f"{norm} {label_n}")
-            said = " ".join(normalize(m.alias) for m in held)
+            said = _said(held)
+            # The sentence's cover with the thesaurus's words it says (its own words' if none).
+            said_cover = stats.coverage(q.terms, norm, label_n, heading, said) if said else lexical
             lent_words = [paraphrase.words] if paraphrase and under_anchor else []
             if said:
                 lent_words.append(said)
@@ -114,9 +116,7 @@ def candidates(q: Question, hits: Sequence[Hit], stats: TermStats, w: AnswerWeig
             # The expected question lent words when they add to what the sentence and the
             # thesaurus say: a sentence under its anchor whose cover the thesaurus alone raised
             # is not credited to it (nor labelled as matching it).
-            lent = under_anchor and cover > (
-                stats.coverage(q.terms, norm, label_n, heading, said) if said else lexical
-            )
+            lent = under_anchor and cover > said_cover
             # What the expected question says, when it lent words to this sentence.
             lent_question = paraphrase.words if lent and paraphrase else ""
             semantic = meaning if _is_best_sentence(hit, quote) else 0.0
@@ -139,7 +139,7 @@ def candidates(q: Question, hits: Sequence[Hit], stats: TermStats, w: AnswerWeig
             # A table's reference row (関連する法令・制度・指針等: 【自治体DX推進計画】 …) lists the
             # national documents a measure relates to: it answers a question about those, and is
             # chosen before the measure's own sentences for no other.
-            if label and P.REFERENCE_ROW.match(label) and not any(t in label_n for t in q.terms):
+            if label == P.REFERENCE_LABEL and not any(t in label_n for t in q.terms):
                 score -= w.heading_penalty
             # Agreement reads the sentence and its heading. With the whole passage (tried on dev),
             # near-miss questions were answered more often at the same false abstention.
@@ -151,9 +151,7 @@ def candidates(q: Question, hits: Sequence[Hit], stats: TermStats, w: AnswerWeig
                     q,
                     norm,
                     hit.kind,
-                    cover
-                    if lent and agreeing_paraphrase
-                    else (stats.coverage(q.terms, norm, label_n, heading, said) if said else lexical),
+                    cover if lent and agreeing_paraphrase else said_cover,
                     w,
                 )
                 and figure_attached(q, norm, hit.kind, stats)
@@ -198,17 +196,16 @@ def candidates(q: Question, hits: Sequence[Hit], stats: TermStats, w: AnswerWeig
                     typed,
                     agreeing,
                     paraphrase=paraphrase.question if lent and paraphrase is not None else "",
-                    aliases=held
-                    if said and stats.coverage(q.terms, norm, label_n, heading, said) > lexical
-                    else (),
+                    aliases=held if said_cover > lexical else (),
                 )
             )
     return out
 
 
-def _aliases_said(aliases: Sequence[PlainWordMatch], text: str) -> str:
-    """The question's everyday words whose plan term ``text`` (normalised) holds, as one text."""
-    return " ".join(normalize(m.alias) for m in held_in(aliases, text))
+def _said(held: Sequence[PlainWordMatch]) -> str:
+    """The question's everyday words of thesaurus matches a text holds (kb.plain_words.held_in),
+    normalised, as one text."""
+    return " ".join(normalize(m.alias) for m in held)
 
 
 @dataclass(frozen=True)

@@ -136,10 +136,13 @@ ORDINAL = re.compile(
 ITEM_REF = re.compile(r"取り?組み?\s*([0-9]+)\s*-\s*([0-9]+)(?![0-9])")
 #: 誰 / だれ asking who: not 誰も, 誰か, 誰でも (anyone) or 誰一人 (no one).
 _WHO_WORD = r"誰(?!も|か|でも|一人|ひとり)|だれ(?!も|か|でも|一人|ひとり)|どなた"
+#: Words for a company, and what may name a kind of one before them (「どのクラウド事業者」).
+_COMPANY_WORDS = "(会社|企業|メーカー|事業者|業者|ベンダー)"
+_KIND_OF_COMPANY = r"[ァ-ヶー一-龥a-zA-Z]{0,8}?"
 WHO_Q = re.compile(
     _WHO_WORD
     + r"|どこ(?!まで|でも|か(?!ら))|どの課|どの部|部署|担当(?![とにへ])|所管|省庁|発行元|どの機関|どの組織|名前"
-    r"|どの[ァ-ヶー一-龥a-zA-Z]{0,8}?(会社|企業|メーカー|事業者|業者|ベンダー)"
+    + rf"|どの{_KIND_OF_COMPANY}{_COMPANY_WORDS}"
 )
 
 # -- answers ----------------------------------------------------------------------------------
@@ -151,10 +154,10 @@ WORD_ONE = re.compile(
     r"(?<=[誰統唯均画同単逐第万])一|一(?=[元体部層括律環般方定貫連極覧緒丸斉因助翼]|人ひとり|人一人)"
 )
 #: What a counter looks like in the plan's text (何人 is answered by 人 or 名, …).
+COUNTER_FORMS = {"人": "人|名", "%": "%|パーセント", "所": "か所|箇所|カ所"}
 #: A count labelled by what it counts, without a counter (「有効回答数：1808」, a table cell).
 COUNT_NOUN = re.compile(r"(?P<noun>[一-龥ァ-ヶー]{2,}数)")
 LABELLED_COUNT = re.compile(COUNT_NOUN.pattern + r"\s*[：:]\s*[0-9][0-9,]*")
-COUNTER_FORMS = {"人": "人|名", "%": "%|パーセント", "所": "か所|箇所|カ所"}
 DATE_A = re.compile(
     r"(令和|平成|昭和)\s*(元|[0-9]+)\s*年|[0-9]{4}\s*年|[0-9]{4}\s*[./]\s*[0-9]{1,2}|[0-9]+\s*月"
 )
@@ -172,9 +175,8 @@ DEPT_A = re.compile(r"[一-龥ァ-ヶー]+(課|室|(?<!本)部|局|センター)
 #: sentence naming a company (株式会社…, …社, a Latin-letter name), not by the department that ran
 #: the project. Not 「どこの会社の機械でも使える」 (any company's).
 COMPANY_Q = re.compile(
-    r"(企業|会社|事業者|メーカー|ベンダー|業者)(は|が)?(どこ|誰|どちら)"
-    # 「どのクラウド事業者」: a kind of company between
-    r"|(どこの|どの)[ァ-ヶー一-龥a-zA-Z]{0,8}?(会社|企業|メーカー|事業者|業者|ベンダー)(?![^、。？?]*でも)"
+    rf"{_COMPANY_WORDS}(は|が)?(どこ|誰|どちら)"
+    rf"|(どこの|どの){_KIND_OF_COMPANY}{_COMPANY_WORDS}(?![^、。？?]*でも)"
 )
 COMPANY_A = re.compile(
     r"株式会社|有限会社|合同会社|（株）|\(株\)|[ァ-ヶー]{2,}社(?!会)|[一-龥]{2,}社(?![会員内長])"
@@ -273,8 +275,9 @@ def heading_forms(heading: str) -> set[str]:
 
 
 #: The row labels of the plan's tables (「施策の方向性: …」), as a regex alternation.
-ROW_LABELS = "設定の背景|施策の方向性|期待する効果|課題|成果|取り組み|取組み|関連する法令・制度・指針等"
-REFERENCE_ROW = re.compile(r"関連する法令")
+#: A table's reference row: the national documents a measure relates to.
+REFERENCE_LABEL = "関連する法令・制度・指針等"
+ROW_LABELS = "設定の背景|施策の方向性|期待する効果|課題|成果|取り組み|取組み|" + re.escape(REFERENCE_LABEL)
 #: A line that is only a figure's box label (【基本目標3】).
 BOX_LABEL = re.compile(r"^【[^】]{1,30}】$")
 #: A row label (「施策の方向性: 」) or a connective (「また、」) that opens a sentence: the quote
@@ -309,14 +312,15 @@ NATION_A = re.compile(
 )
 #: … unless it also speaks of the city.
 #: A topic that is the city itself (枚方市, 本市, 市役所, 枚方市役所).
+CITY_TOPIC = re.compile(r"(枚方)?(市|本市|市役所|市役所内|市当局)")
+#: A question opening with the city as its agent (「枚方市として、…」).
+CITY_AS_SUBJECT = re.compile(r"(枚方市|本市|市|市役所)として")
 #: A yes/no question asking whether something holds for all of a kind (「すべての児童会室に」); a
 #: sentence answers it only by saying how far it holds: all, each, or which part.
 ALL_Q = re.compile(r"すべて|全て|全部")
 EXTENT_A = re.compile(r"すべて|全て|全部|全[一-龥]|各[一-龥]|のうち|一部|順次|いずれも|部分的")
 #: A yes/no question whether its topic exists at all (「…取り組みはありますか」「…計画ってある？」).
 EXISTS_Q = re.compile(r"(は|って|も)[、\s]*(ある|あります|あり)(ます)?(か|の)?[？?。]*$")
-CITY_TOPIC = re.compile(r"(枚方)?(市|本市|市役所|市役所内|市当局)")
-CITY_AS_SUBJECT = re.compile(r"(枚方市|本市|市|市役所)として")
 #: A sentence about another government than the city: the nation, or the prefecture acting (府は…).
 OTHER_GOVERNMENT_A = re.compile(NATION_A.pattern + r"|府は|府が|府の|大阪府|都道府県")
 CITY_A = re.compile(r"枚方|本市|市内|市民|庁内|本庁|市役所")

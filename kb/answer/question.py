@@ -382,12 +382,11 @@ def answer_shape(q: Question, sentence: str, kind: str, label: str = "") -> tupl
         counted = P.WORD_ONE.sub(" ", P.ORDINAL.sub(" ", sentence))
         ok = bool(re.search(P.NUMBER + (rf"(万|千|百|億)?\s*({unit})" if q.counter else ""), counted))
         # A table cell gives the count the question names without its counter: 「有効回答数：1808」
-        # answers 「有効回答数は何件？」.
-        # The label must be the question's whole noun: 「回答数: 547」 does not answer 「有効回答数は？」.
-        asked = [m.group("noun") for m in P.COUNT_NOUN.finditer(normalize(q.query))]
-        ok = ok or any(
-            m.group("noun").endswith(noun) for m in P.LABELLED_COUNT.finditer(counted) for noun in asked
-        )
+        # answers 「有効回答数は何件？」. The label must be the question's whole noun: 「回答数: 547」
+        # does not answer 「有効回答数は？」. (The question is read only when a sentence has a label.)
+        if not ok and (labels := [m.group("noun") for m in P.LABELLED_COUNT.finditer(counted)]):
+            asked = [m.group("noun") for m in P.COUNT_NOUN.finditer(normalize(q.query))]
+            ok = any(label.endswith(noun) for label in labels for noun in asked)
     elif q.qtype == "who":
         own = normalize(q.query)
         body = bool(P.BODY_A.search(sentence))
