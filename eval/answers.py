@@ -37,7 +37,7 @@ from typing import Any
 from eval.metrics import Question, is_relevant, load_question_file, percentile, split_names
 from eval.report import NOT_PLAN_WORDED, markdown_table
 from eval.retrieval import DEFAULT_TORCH_THREADS, display_path, open_kb, torch_threads
-from kb.answer.patterns import WESTERN_GLOSS
+from kb.answer.patterns import CITATION_MARK, WESTERN_GLOSS
 from kb.errors import KBError
 from kb.knowledge import KnowledgeBase
 
@@ -71,10 +71,6 @@ def check_answer(kb: KnowledgeBase, question: Question, answer: Any) -> tuple[bo
     return relevant, verbatim
 
 
-#: The answer's citation marks ([1], [2]): inserted between a quote and its 。, they would hide a
-#: span that ends with the 。.
-_CITATION_MARK = re.compile(r"\[[0-9]+\]")
-
 _FIGURE = re.compile(
     r"[0-9０-９〇一二三四五六七八九十百千万]+\s*(人|件|回|%|％|割|円|年|月|日|か所|箇所|台|名|冊|時)"
 )
@@ -89,8 +85,9 @@ def content_checks(question: Question, answer: Any) -> tuple[bool, bool, bool]:
     """(evidence in answer or quotes, evidence in the first line, subject error)."""
     if answer.answerable and question.answerable:
         # The Western years the answer adds after era years (令和6年度（2024年度）) and its citation
-        # marks (…のこと[1]。) are not the plan's words: evidence is looked for in the text without them.
-        text = _CITATION_MARK.sub("", WESTERN_GLOSS.sub("", answer.answer))
+        # marks (…のこと[1]。, which would hide a span ending in 。) are not the plan's words:
+        # evidence is looked for in the text without them.
+        text = CITATION_MARK.sub("", WESTERN_GLOSS.sub("", answer.answer))
         quotes = " ".join(c.quote for c in answer.citations)
         in_answer = is_relevant(text + " " + quotes, question.evidence)
         return in_answer, is_relevant(first_line(text), question.evidence), False

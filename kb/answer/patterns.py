@@ -346,6 +346,8 @@ ASKED_MEASURE = {"date": "の時期", "number": "の数値", "who": "の担当�
 NEIGHBOUR_LABEL = "参考（質問とは別の事柄についての記載です）:"
 #: A declined question's closest passage: shown, never presented as the answer.
 RELATED_LABEL = "参考（答えとは確認できませんでしたが、近い内容の記載です）:"
+#: The citation mark an answer puts after a quote (「…のこと[1]。」): not the plan's words.
+CITATION_MARK = re.compile(r"\[\d+\]")
 LOW_CONFIDENCE = "「{quote}」と書かれた箇所があります"
 #: The Western year kb.era.with_western writes after an era year in answer text (令和6年度（2024年度）):
 #: taken out again wherever answer text is compared with the plan's own words.

@@ -94,7 +94,7 @@ def with_marker(quote: str, n: int) -> str:
 
 def cited_in(chunk_text: str, answer_text: str) -> bool:
     """True when a sentence of a previous answer was quoted from this chunk."""
-    body = re.sub(r"\[\d+\]", "", answer_text.split(P.SUGGESTIONS_LABEL)[0])
+    body = P.CITATION_MARK.sub("", answer_text.split(P.SUGGESTIONS_LABEL)[0])
     # Western years shown after era years are not the plan's words (unless the plan wrote them).
     pieces = [p.strip() for text in (body, P.WESTERN_GLOSS.sub("", body)) for p in re.split(r"[。\n]", text)]
     return any(len(p) >= 10 and p in chunk_text for p in pieces)
