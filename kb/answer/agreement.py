@@ -72,7 +72,7 @@ def asks_for_a_part(q: Question) -> bool:
     """Is the question about a numbered part itself (「基本目標1は何ですか」「取組1-1はどんな取組？」)
     or its name (「取組1-2の名称」)? Then the part's heading answers it; a question about something
     in the part (「取組2-3で期待する効果は？」) is only restated by the heading."""
-    if P.NAME_Q.search(normalize(q.query)):
+    if P.NAME_Q.search(q.normalized):
         return True
     return bool(q.ordinals) and all(any(t in o for o in q.ordinals) for t in q.terms)
 
@@ -212,7 +212,7 @@ def names_a_member(q: Question, sentence: str) -> bool | None:
     if not q.kind:
         return True
     head = q.kind[1]
-    asked = normalize(q.query)
+    asked = q.normalized
     words = morphemes(sentence)
     runs = noun_runs(words)
     used = False

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 from kb.answer import patterns as P
 from kb.text import Morpheme, morphemes, normalize
@@ -48,6 +49,12 @@ class Question:
     kind: tuple[str, str] | tuple[()] = ()
     #: Asks whether its topic exists (「…取り組みはありますか」「…ってある？」), with no other predicate.
     exists: bool = False
+
+    @cached_property
+    def normalized(self) -> str:
+        """The question as normalised (kb.text.normalize), computed once: the per-sentence checks
+        (answer_shape, agreement) read it for every candidate sentence."""
+        return normalize(self.query)
 
     def focus_found(self, text: str) -> bool:
         return not self.focus or "".join(self.focus) in text or all(p in text for p in self.focus)
@@ -385,10 +392,10 @@ def answer_shape(q: Question, sentence: str, kind: str, label: str = "") -> tupl
         # answers 「有効回答数は何件？」. The label must be the question's whole noun: 「回答数: 547」
         # does not answer 「有効回答数は？」. (The question is read only when a sentence has a label.)
         if not ok and (labels := [m.group("noun") for m in P.LABELLED_COUNT.finditer(counted)]):
-            asked = [m.group("noun") for m in P.COUNT_NOUN.finditer(normalize(q.query))]
+            asked = [m.group("noun") for m in P.COUNT_NOUN.finditer(q.normalized)]
             ok = any(label.endswith(noun) for label in labels for noun in asked)
     elif q.qtype == "who":
-        own = normalize(q.query)
+        own = q.normalized
         body = bool(P.BODY_A.search(sentence))
         # Which body: a sentence naming none (「事業者等との連携による…」) has no answer of that shape;
         # where: nor has one naming neither a body nor a place (「…コーナーを設置しました」).
@@ -409,7 +416,7 @@ def answer_shape(q: Question, sentence: str, kind: str, label: str = "") -> tupl
         # The glossary's 「用語: 説明」 line is the definition the plan itself gives.
         shape = (0.5 if kind == "glossary" else 0.0) + (0.5 if P.DEFINITION_A.search(sentence) else 0.0)
         return True, min(1.0, shape + (0.5 if P.DEFINES_A.search(sentence) else 0.0))
-    elif q.qtype == "general" and P.NAME_Q.search(normalize(q.query)):
+    elif q.qtype == "general" and P.NAME_Q.search(q.normalized):
         ok = names_a_name(q, sentence, label)
         return ok, 1.0 if ok else 0.0
     elif q.reason:
@@ -428,7 +435,7 @@ def names_a_name(q: Question, sentence: str, label: str = "") -> bool:
     """
     if q.ordinals and any(o in f"{label} {sentence}" for o in q.ordinals):
         return True
-    asked = normalize(q.query)
+    asked = q.normalized
     for m in P.NAME_A.finditer(sentence):
         name = (m.group(1) or m.group(2) or "").strip()
         if m.group(2) and name in P.GENERIC_LATIN and P.PRODUCT_Q.search(asked):
