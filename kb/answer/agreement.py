@@ -85,7 +85,12 @@ def spelled(term: str) -> re.Pattern[str]:
 
 
 def names_subject(
-    q: Question, sentence: str, context: str, passages: str | Sequence[str], stats: TermStats
+    q: Question,
+    sentence: str,
+    context: str,
+    passages: str | Sequence[str],
+    stats: TermStats,
+    whole: bool = False,
 ) -> bool:
     """Does the sentence (or its row label and headings, ``context``) name what is asked about?
 
@@ -96,7 +101,46 @@ def names_subject(
     plan's デジタル推進員).
     """
     key = subject_key(q, stats)
-    return key is None or _named_where_used(key, sentence, context, passages, stats)
+    if key is None:
+        return True
+    if whole:
+        return _named_in_full(q, key, sentence, context, passages, stats)
+    return _named_where_used(key, sentence, context, passages, stats)
+
+
+def _named_in_full(
+    q: Question, key: str, sentence: str, context: str, passages: str | Sequence[str], stats: TermStats
+) -> bool:
+    """``key`` where used (:func:`_named_where_used`), and every word of the question's compound
+    holding it when the passages write that compound whole: 「アクセシビリティガイドライン」 names
+    one document, and a sentence on a law's 「アクセシビリティの確保」 is about another thing, though
+    it holds the rarer word. The words may stand apart (「人流データ分析の有用性」 and 「この分析
+    サービス」 name 人流データ分析サービス). A compound the passages never write whole (the question's
+    own coinage) asks nothing more than its key word."""
+    if not _named_where_used(key, sentence, context, passages, stats):
+        return False
+    compound = compound_holding(q, key)
+    if compound is None or not _used_whole("".join(compound), passages, stats):
+        return True
+    return _stated(compound, (sentence, context), stats)
+
+
+def _stated(compound: Sequence[str], texts: Sequence[str], stats: TermStats) -> bool:
+    """Is the compound in one of the ``texts``, whole (「窓口DXSaaS」, which MeCab keeps as one word
+    where the question wrote DX SaaS) or as all of its words?"""
+    return _used_whole("".join(compound), texts, stats) or all(stats.has(word, *texts) for word in compound)
+
+
+def _used_whole(term: str, passages: str | Sequence[str], stats: TermStats) -> bool:
+    texts = (passages,) if isinstance(passages, str) else passages
+    pattern = spelled(term)
+    return any(stats.words(t).search(pattern) for t in texts if pattern.search(t))
+
+
+def compound_holding(q: Question, key: str) -> tuple[str, ...] | None:
+    """The words of the question's noun compound (``Question.compounds``) that holds the word
+    ``key``, if it has more words than that one; else None."""
+    return next((c for c in q.compounds if key in c and len(c) > 1), None)
 
 
 def names_topic(
@@ -106,6 +150,7 @@ def names_topic(
     passages: str | Sequence[str],
     stats: TermStats,
     exists: bool = False,
+    whole: bool = False,
 ) -> bool:
     """Does the sentence (or its context) name the topic a yes/no or how-to question asks its
     predicate of (「おくやみ窓口は予約が必要ですか」 → おくやみ窓口, its rarest word the passages use)?
@@ -118,7 +163,10 @@ def names_topic(
     known = [t for t in q.topic if stats.df(t) > 0]
     if not known:
         return True
-    return _named_where_used(max(known, key=stats.idf), sentence, context, passages, stats)
+    key = max(known, key=stats.idf)
+    if whole:
+        return _named_in_full(q, key, sentence, context, passages, stats)
+    return _named_where_used(key, sentence, context, passages, stats)
 
 
 def other_government(q: Question, sentence: str, kind: str) -> bool:
@@ -151,7 +199,9 @@ def _named_where_used(
     return any(stats.words(t).search(pattern) for t in (sentence, context) if pattern.search(t))
 
 
-def states_predicate(q: Question, texts: Sequence[str], stats: TermStats, w: AnswerWeights) -> bool:
+def states_predicate(
+    q: Question, texts: Sequence[str], stats: TermStats, w: AnswerWeights, passages: Sequence[str] = ()
+) -> bool:
     """Does a sentence (with its label and headings, and the words an expected question lends it:
     ``texts``, normalised) state what a general question asks of its topic (``Question.predicate``)?
 
@@ -166,6 +216,16 @@ def states_predicate(q: Question, texts: Sequence[str], stats: TermStats, w: Ans
     # 「…すべての児童会室に導入されていますか」 asks how far: a sentence saying only that it was
     # introduced does not answer; one saying all, each, or which part (「…のうち」「一部」) does.
     if w.asked_extent and P.ALL_Q.search(q.query) and not any(P.EXTENT_A.search(t) for t in texts):
+        return False
+    # A compound of the predicate that the passages write whole (「観光DX」) is one thing asked of
+    # the topic: a sentence holding only some of its words (DX) states something else.
+    if w.predicate_compound and any(
+        not _stated(compound, texts, stats)
+        for compound in q.compounds
+        if len(compound) > 1
+        and all(word in q.predicate for word in compound)
+        and _used_whole("".join(compound), passages, stats)
+    ):
         return False
     return stats.coverage(q.predicate, *texts) >= w.predicate_coverage
 

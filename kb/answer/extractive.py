@@ -157,7 +157,9 @@ def candidates(q: Question, hits: Sequence[Hit], stats: TermStats, w: AnswerWeig
                 and figure_attached(q, norm, hit.kind, stats)
                 and (
                     named_period(q, norm)
-                    or names_subject(q, norm, f"{label_n} {heading} {said}", passages, stats)
+                    or names_subject(
+                        q, norm, f"{label_n} {heading} {said}", passages, stats, whole=w.compound_named
+                    )
                 )
                 and (not w.date_event or names_event(q, norm, f"{label_n} {heading}", passages, stats))
                 if typed_question
@@ -170,6 +172,7 @@ def candidates(q: Question, hits: Sequence[Hit], stats: TermStats, w: AnswerWeig
                         (norm, label_n, heading, lent_question, said),
                         stats,
                         w,
+                        passages,
                     )
                     and not (w.city_statement and other_government(q, norm, hit.kind))
                     and (
@@ -182,6 +185,7 @@ def candidates(q: Question, hits: Sequence[Hit], stats: TermStats, w: AnswerWeig
                             passages,
                             stats,
                             exists=w.exists_topic,
+                            whole=w.compound_named,
                         )
                     )
                 )

@@ -187,6 +187,13 @@ class AnswerWeights:
     # (session 14): unanswerables declined +3 (保育所's 来庁予約 no longer answers おくやみ窓口), one
     # answer's first quote changed and lost its evidence.
     topic_named: bool = True
+    # The subject or topic key must be named with the question's compound holding it, where the
+    # passages write that compound whole (agreement._named_in_full): 「アクセシビリティガイドラインは
+    # いつ作られた」 is not answered by a law's 「アクセシビリティの確保」.
+    compound_named: bool = True
+    # The same for a compound of a general question's predicate (「…観光DXを進める計画を持っています
+    # か」): every word of it must be stated where the passages write it whole (states_predicate).
+    predicate_compound: bool = True
     # A general question whose topic is the city itself (「…、枚方市は情報連携基盤についてどうする方針
     # ですか」) is not answered by another government's statement (国は…, 府は…, a national-strategy
     # passage) that does not name the city (agreement.other_government); typed questions had this

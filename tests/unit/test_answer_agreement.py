@@ -429,3 +429,65 @@ def test_a_question_whether_something_holds_for_all_needs_a_sentence_saying_how_
     # all, or only some of them: either says how far, and answers
     assert states_predicate(q, (normalize("市内の全児童会室にシステムを導入しました。"),), stats, w)
     assert states_predicate(q, (normalize("児童会室のうち10室にシステムを導入しました。"),), stats, w)
+
+
+GUIDELINE = _chunk(
+    "guide",
+    "計画等の名称: アクセシビリティガイドライン、概要説明: 情報システムの操作環境の改善の指針です。",
+)
+OTHER_GUIDELINES = [
+    _chunk(f"g{i}", f"{name}ガイドラインを定めました。")
+    for i, name in enumerate(("セキュリティ", "データ", "研修"))
+]
+ACCESS_LAW = _chunk(
+    "access-law",
+    "令和3年9月に施行された法律は、アクセシビリティの確保や人材の育成を定めています。",
+)
+
+
+def test_a_compound_the_passages_write_whole_must_be_named_in_full() -> None:
+    # ガイドライン is a common word here, アクセシビリティ a rare one: it is the subject key
+    stats = TermStats([GUIDELINE, ACCESS_LAW, *OTHER_GUIDELINES])
+    q = analyse("アクセシビリティガイドラインはいつ作られたものですか？")
+    law = normalize(ACCESS_LAW.text)
+    passages = [normalize(GUIDELINE.text), law]
+    # the law's sentence holds the rarer word (アクセシビリティ) and a date, not the document asked about
+    assert not names_subject(q, law, "", passages, stats, whole=True)
+    assert names_subject(q, law, "", passages, stats, whole=False)
+    # the words may stand apart: the sentence names every word of the compound
+    apart = normalize("アクセシビリティに配慮したガイドラインを令和4年に改定しました。")
+    assert names_subject(q, apart, "", [*passages, apart], stats, whole=True)
+    # a compound no passage writes whole (the question's own coinage) asks only for its key word
+    coined = analyse("アクセシビリティ憲章はいつ作られたものですか？")
+    assert names_subject(coined, law, "", passages, stats, whole=True)
+
+
+def test_a_compound_of_the_predicate_must_be_stated_in_full() -> None:
+    from kb.answer.agreement import states_predicate
+
+    tourism = _chunk("tour", "国の基本方針は、スマート農林水産業、観光DX、教育DXなどを挙げています。")
+    city = _chunk("city", "本計画を枚方市DX推進計画として位置付け、施策の推進を図ります。")
+    stats = TermStats([tourism, city])
+    q = analyse("枚方市は観光DXを進める計画を持っていますか？")
+    assert ("観光", "dx") in q.compounds and {"観光", "dx"} <= set(q.predicate)
+    passages = [normalize(tourism.text), normalize(city.text)]
+    sentence = (normalize(city.text),)
+    assert not states_predicate(q, sentence, stats, AnswerWeights(), passages)
+    assert states_predicate(q, sentence, stats, AnswerWeights(predicate_compound=False), passages)
+
+
+def test_a_compound_written_whole_states_it_though_the_tokenizer_keeps_it_one_word() -> None:
+    from kb.answer.agreement import states_predicate
+
+    counter = _chunk("saas", "窓口DXSaaSの導入や、遠隔窓口システムの活用を推進します。")
+    note = _chunk("note", "※1 自治体DX推進計画（令和4年9月2日総務省策定） ※2 多様な窓口の実現など")
+    stats = TermStats([counter, note])
+    passages = [normalize(counter.text), normalize(note.text)]
+    # 「DX SaaS」 is two words to MeCab, 「DXSaaS」 one: the sentence writing it whole states it
+    q = analyse("枚方市は窓口DX SaaSを導入する計画がありますか？")
+    assert ("窓口", "dx", "saas") in q.compounds
+    assert states_predicate(q, (normalize(counter.text),), stats, AnswerWeights(), passages)
+    assert not states_predicate(q, (normalize(note.text),), stats, AnswerWeights(), passages)
+    dated = analyse("窓口DX SaaSは何年度から使えるようになりますか？")
+    assert not names_subject(dated, normalize(note.text), "", passages, stats, whole=True)
+    assert names_subject(dated, normalize(counter.text), "", passages, stats, whole=True)
