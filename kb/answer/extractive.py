@@ -59,7 +59,7 @@ def candidates(q: Question, hits: Sequence[Hit], stats: TermStats, w: AnswerWeig
     asked_years = years_in(q.query)  # 2024年度 or 令和6年度: a sentence naming that year is about it
     # What the passages say, as readable text: headings and quotable sentences (a diagram's word
     # list is not read as naming anything).
-    quotable = [quotable_units(hit.text) for hit in hits]
+    quotable = [quotable_units(hit.text, sources=q.source) for hit in hits]
     passages = [
         normalize(text)
         for hit, pairs in zip(hits, quotable, strict=True)
@@ -134,6 +134,8 @@ def candidates(q: Question, hits: Sequence[Hit], stats: TermStats, w: AnswerWeig
             if asked_years and asked_years & years_in(f"{quote} {label}"):
                 score += w.year_bonus
             score -= w.long_penalty if len(quote) > w.long_chars else 0.0  # long sentences make poor answers
+            if q.source and P.SOURCE_LINE.match(quote):
+                score += w.source_bonus  # the figure's source line is what a source question asks for
             if q.qtype == "general" and stats.names_a_part(norm) and not asks_for_a_part(q):
                 score -= w.heading_penalty
             # A table's reference row (関連する法令・制度・指針等: 【自治体DX推進計画】 …) lists the
@@ -161,7 +163,12 @@ def candidates(q: Question, hits: Sequence[Hit], stats: TermStats, w: AnswerWeig
                         q, norm, f"{label_n} {heading} {said}", passages, stats, whole=w.compound_named
                     )
                 )
-                and (not w.date_event or names_event(q, norm, f"{label_n} {heading}", passages, stats))
+                and (
+                    not w.date_event
+                    # a source line's date is when the source was published: the asked event
+                    or (q.source and bool(P.SOURCE_LINE.match(quote)))
+                    or names_event(q, norm, f"{label_n} {heading}", passages, stats)
+                )
                 if typed_question
                 # An expected question all but the same as the asked one was written as answered
                 # by this sentence: what it asks of its topic is stated, in other words.

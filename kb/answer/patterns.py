@@ -256,6 +256,17 @@ SKIP_LINE = re.compile(
     # a numbered heading 「2. 自治体にとってのオープンデータの意義（1）」
     r"|^【[^】]*】$|^[^。]{1,30}\s／\s[^。]{1,30}$|^[0-9]+\.\s[^。、]{1,30}$"
 )
+#: A figure's source line (「(出典) 内閣府 『スマートシティの推進について』P3」): skipped as an answer,
+#: quoted only for a question asking where a figure or statement comes from (SOURCE_Q).
+SOURCE_LINE = re.compile(r"^[(（]出典[)）]")
+#: Asks for a source: 「出典は？」「どこの調査の数字？」「どこの省庁の資料から引用」.
+SOURCE_Q = re.compile(
+    r"出典|引用元|(から|より)引用|出所|出どころ|(どこ|どちら)の(調査|資料|統計|文書|報告書)|何の(調査|統計)"
+    r"|(どの|どんな)(調査|資料|統計|報告書)から"
+)
+#: The words of a source question that name the source asked for, not what it is the source of
+#: (「スマートシティの図は、どこの省庁の資料から引用されていますか」 is about スマートシティ).
+SOURCE_NOUNS = frozenset("出典 引用 引用元 出所 出どころ 資料 省庁 図 図表 元 数字 数値".split())
 #: What opens a heading without being its name: 「(1) 」「2.2 」「図表：」「取り組み：」「基本目標1：」.
 #: The body repeats a heading without it (「取り組み：一人ひとりに…の推進」 → 「一人ひとりに…の推進」).
 HEADING_PREFIX = re.compile(

@@ -49,6 +49,9 @@ class Question:
     kind: tuple[str, str] | tuple[()] = ()
     #: Asks whether its topic exists (「…取り組みはありますか」「…ってある？」), with no other predicate.
     exists: bool = False
+    #: Asks where a figure or statement comes from (「…の図の出典は？」「どこの調査の数字？」): a
+    #: figure's source line answers (patterns.SOURCE_LINE).
+    source: bool = False
 
     @cached_property
     def normalized(self) -> str:
@@ -272,6 +275,12 @@ def analyse(query: str, asked: str | None = None) -> Question:
     nouns, phrases, verbs = _question_words(words)
     ordinals = [re.sub(r"\s+", "", m) for m in P.ORDINAL.findall(normalize(query))]
     nouns = list(dict.fromkeys([*ordinals, *nouns]))
+    source = bool(P.SOURCE_Q.search(own))
+    if source:  # the source asked for is not what the passage must be about
+        if qtype == "number":  # 「…どこの調査の数字？」 asks for the survey, not the number
+            qtype, counter = "general", ""
+        nouns = [n for n in nouns if n not in P.SOURCE_NOUNS]
+        phrases = [kept for p in phrases if (kept := [n for n in p if n not in P.SOURCE_NOUNS])]
     # 「デジタル庁は何人くらいの組織だった？」: the noun the count qualifies before a copula says
     # what kind of thing the topic is (組織), not what is counted or asked about; the topic is.
     if qtype == "number" and phrases and (m := P.COUNT_PREDICATE_NOUN.search(own)):
@@ -315,6 +324,7 @@ def analyse(query: str, asked: str | None = None) -> Question:
         int(counted.group("count")) if counted else 0,
         asked_kind(words) if qtype in ("general", "definition") else (),
         qtype == "general" and bool(P.EXISTS_Q.search(own)),
+        source,
     )
 
 

@@ -35,13 +35,15 @@ def quotable_sentences(text: str) -> list[tuple[str, str]]:
     return [(quote, label) for quote, label, _ in quotable_units(text)]
 
 
-def quotable_units(text: str) -> list[tuple[str, str, bool]]:
+def quotable_units(text: str, sources: bool = False) -> list[tuple[str, str, bool]]:
     """Quotable sentences of a chunk with the row label each was cut from (「期待する効果」, or "").
 
     Quotes are verbatim substrings, never cut inside brackets, without a leading bullet, row
     label or connective; page notes and reference rows are left out. The label is kept beside
     the quote because a question can ask for the row by its name (「取組2-4の期待する効果」).
     The third field says whether the sentence goes on from the one before (P.CONTINUATION).
+    With ``sources``, a figure's source line is quoted too, labelled with what it is the source
+    of (:func:`cited_text`).
     """
     out = []
     # A figure's box label on its own line (【基本目標3】) names the line that follows it.
@@ -49,6 +51,10 @@ def quotable_units(text: str) -> list[tuple[str, str, bool]]:
     for start, end in _balanced_spans(text):
         for piece in P.BULLET_CUT.split(text[start:end]):
             quote = P.LEADING_MARK.sub("", piece).strip()
+            if sources and P.SOURCE_LINE.match(quote):
+                out.append((quote, cited_text(text, text.find(quote, start)), False))
+                box = ""
+                continue
             if P.SKIP_LINE.match(quote):
                 box = quote[1:-1] if P.BOX_LABEL.match(quote) else ""
                 continue
@@ -60,6 +66,15 @@ def quotable_units(text: str) -> list[tuple[str, str, bool]]:
                 out.append((quote, (label.group(1) if label else "") or box, follows))
             box = ""
     return out
+
+
+def cited_text(text: str, at: int, max_chars: int = 300) -> str:
+    """What the source line at offset ``at`` of a chunk is the source of: the text before it, back
+    to the previous source line (the figure, its caption and the sentences it illustrates), at
+    most ``max_chars`` of it."""
+    before = text[max(0, at - max_chars) : max(0, at)]
+    previous = [m.end() for m in re.finditer(r"[(（]出典[)）][^\n]*", before)]
+    return before[previous[-1] :] if previous else before
 
 
 def _word_list(quote: str) -> bool:

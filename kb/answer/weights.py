@@ -191,6 +191,9 @@ class AnswerWeights:
     # passages write that compound whole (agreement._named_in_full): 「アクセシビリティガイドラインは
     # いつ作られた」 is not answered by a law's 「アクセシビリティの確保」.
     compound_named: bool = True
+    # A question asking for a source (Question.source: 「…の図の出典は？」) may quote a figure's source
+    # line, labelled with the text it is the source of (quotes.cited_text); it gets this bonus.
+    source_bonus: float = 0.5
     # The same for a compound of a general question's predicate (「…観光DXを進める計画を持っています
     # か」): every word of it must be stated where the passages write it whole (states_predicate).
     predicate_compound: bool = True

@@ -11,7 +11,7 @@ from kb.answer import patterns as P
 from kb.answer.agreement import missing_kind
 from kb.answer.extractive import candidates, choose, confidence, members, semantic_lead
 from kb.answer.question import answer_shape
-from kb.answer.quotes import quotable_sentences
+from kb.answer.quotes import quotable_sentences, quotable_units
 from kb.answer.terms import TermStats
 from kb.chunk import Chunk
 from kb.config import Settings
@@ -699,3 +699,67 @@ def test_a_low_label_earned_through_the_thesaurus_names_the_words_it_matched() -
     # the sentence's own words cover little: 低, with the reason it was chosen all the same
     assert answer.confidence_label == "低"
     assert "「学童保育」→「留守家庭児童会室」" in answer.confidence_reason
+
+
+# -- a question asking for a source is answered by the figure's source line --------------------
+
+SMART_CITY = _chunk(
+    "smart",
+    "スマートシティは、ICT等の新技術を活用しつつ、都市や地域の抱える諸課題の解決を行う持続可能な都市や地域です。\n\n"
+    "図表：スマートシティの基本コンセプト\n\nスマートシティに取り組む上での基本コンセプト\n\n"
+    "3つの基本理念、5つの基本原則を提示し、これらに基づくスマートシティ構築を推奨\n\n"
+    "(出典) 内閣府 『スマートシティの推進について』P3\n",
+    "用語集",
+    "(7) スマートシティ",
+    kind="glossary",
+)
+CLOUD_SURVEY = _chunk(
+    "survey",
+    "一部でもクラウドを利用している企業は、2018年の58.7%から2022年には72.2%になっています。\n\n"
+    "図表：企業におけるクラウドコンピューティングの利用状況の推移\n\n"
+    "(出典) 総務省 『令和4年通信利用動向調査 企業編』 問3(1) 令和5年8月\n",
+    "用語集",
+    "(2) クラウド",
+    kind="glossary",
+)
+
+
+def test_a_source_question_names_what_the_source_is_of_not_the_source() -> None:
+    q = analyse("スマートシティの基本コンセプトの図は、どこの省庁の資料から引用されていますか？")
+    assert q.source and q.qtype == "who"
+    assert not {"資料", "省庁", "図", "引用"} & set(q.terms)
+    # 「どこの調査の数字？」 asks for the survey, not for a number
+    survey = analyse("クラウドを使っている企業の割合は、どこの調査の数字？")
+    assert survey.source and survey.qtype == "general"
+    assert not analyse("オープンデータで公開しているデータは何ですか？").source
+
+
+def test_a_source_line_is_quoted_only_for_a_source_question_labelled_with_what_it_cites() -> None:
+    plain = [quote for quote, _, _ in quotable_units(SMART_CITY.text)]
+    assert not any(quote.startswith("(出典)") for quote in plain)
+    with_sources = {quote: label for quote, label, _ in quotable_units(SMART_CITY.text, sources=True)}
+    label = with_sources["(出典) 内閣府 『スマートシティの推進について』P3"]
+    assert "基本コンセプト" in label and "(出典)" not in label
+    # the label reaches back only to the previous source line
+    two = SMART_CITY.text + CLOUD_SURVEY.text
+    second = {q: lb for q, lb, _ in quotable_units(two, sources=True)}[
+        "(出典) 総務省 『令和4年通信利用動向調査 企業編』 問3(1) 令和5年8月"
+    ]
+    assert "クラウド" in second and "スマートシティ" not in second
+
+
+def test_a_source_question_is_answered_by_the_source_line_of_its_figure() -> None:
+    hits = [Hit(1, 1.0, SMART_CITY), Hit(2, 0.9, CLOUD_SURVEY)]
+    kb = _KB([SMART_CITY, CLOUD_SURVEY], hits)
+    answerer = Answerer(kb, Settings())  # type: ignore[arg-type]
+    who = answerer.answer("スマートシティの基本コンセプトの図は、どこの省庁の資料から引用されていますか？")
+    assert who.answerable and who.citations[0].quote.startswith("(出典) 内閣府")
+    # a date question about the source: the source line's date is its publication, whatever the verb
+    kb.hits = [Hit(1, 1.0, CLOUD_SURVEY), Hit(2, 0.9, SMART_CITY)]
+    when = answerer.answer(
+        "企業のクラウド利用率の出典になっている『令和4年通信利用動向調査』は、いつ公表された資料？"
+    )
+    assert when.answerable and when.citations[0].quote.endswith("令和5年8月")
+    # any other question never quotes a source line
+    what = answerer.answer("スマートシティの基本コンセプトは何を推奨していますか？")
+    assert not any(c.quote.startswith("(出典)") for c in what.citations)
