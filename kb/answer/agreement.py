@@ -14,7 +14,9 @@ from kb.answer.weights import AnswerWeights
 from kb.text import Morpheme, morphemes, normalize
 
 
-def figure_attached(q: Question, sentence: str, kind: str, stats: TermStats) -> bool:
+def figure_attached(
+    q: Question, sentence: str, kind: str, stats: TermStats, focus_clause: bool = False
+) -> bool:
     """Does the sentence's date or number belong to what is asked?
 
     A sentence can chain events (「平成27年度から公開を開始し、その後コンテストを開催」): the figure
@@ -29,7 +31,16 @@ def figure_attached(q: Question, sentence: str, kind: str, stats: TermStats) -> 
     key = max(present, key=stats.idf)
     cuts = [0, *(m.end() for m in P.CLAUSE_CUT.finditer(sentence)), len(sentence)]
     clauses = list(zip(cuts, cuts[1:], strict=False))
-    at = {next(i for i, (a, b) in enumerate(clauses) if a <= s < b) for s in stats.words(sentence).find(key)}
+    keys = [key]
+    # The noun the asked figure qualifies (「何年度までの地方の方向性」 → 方向性) holds it as directly:
+    # 「国は、2024年度までの地方に対する基本的方向を示すため、…を改訂し、…（仮称）を策定」.
+    if focus_clause and (named := [f for f in q.focus if len(f) > 1 and stats.has(f, sentence)]):
+        keys.append(max(named, key=stats.idf))
+    at = {
+        next(i for i, (a, b) in enumerate(clauses) if a <= s < b)
+        for k in keys
+        for s in stats.words(sentence).find(k)
+    }
     return any(answer_shape(q, sentence[clauses[i][0] : clauses[i][1]], kind)[0] for i in at)
 
 

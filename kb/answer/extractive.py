@@ -156,7 +156,7 @@ def candidates(q: Question, hits: Sequence[Hit], stats: TermStats, w: AnswerWeig
                     cover if lent and agreeing_paraphrase else said_cover,
                     w,
                 )
-                and figure_attached(q, norm, hit.kind, stats)
+                and figure_attached(q, norm, hit.kind, stats, w.focus_clause)
                 and (
                     named_period(q, norm)
                     or names_subject(

@@ -194,6 +194,9 @@ class AnswerWeights:
     # A question asking for a source (Question.source: 「…の図の出典は？」) may quote a figure's source
     # line, labelled with the text it is the source of (quotes.cited_text); it gets this bonus.
     source_bonus: float = 0.5
+    # A figure in the clause of the question's focus (the noun the asked figure qualifies) is
+    # attached to what is asked, as one in the clause of its rarest word is (figure_attached).
+    focus_clause: bool = True
     # The same for a compound of a general question's predicate (「…観光DXを進める計画を持っています
     # か」): every word of it must be stated where the passages write it whole (states_predicate).
     predicate_compound: bool = True

@@ -178,6 +178,24 @@ def test_a_te_form_ends_a_clause_but_a_topic_particle_does_not() -> None:
     assert figure_attached(analyse("デジタル推進人材を何人育成する？"), topic, "plan", SUBJECT_STATS)
 
 
+def test_a_figure_in_the_clause_of_the_noun_it_qualifies_is_attached() -> None:
+    strategy = _chunk(
+        "strategy",
+        "国は、2024年度までの地方に対する基本的方向を示すため、創生総合戦略を根本的に改訂し、"
+        "構想の中長期的な基本的方向を提示する構想総合戦略（仮称）を策定。",
+    )
+    stats = TermStats([*CHUNKS, strategy])
+    q = analyse("構想総合戦略（仮称）は、国は何年度までの地方の方向性を示すために作るの？")
+    sentence = normalize(strategy.text)
+    # the rarest word (仮称) stands in the last clause; the year qualifies 方向, the question's focus
+    assert not figure_attached(q, sentence, "plan", stats)
+    assert figure_attached(q, sentence, "plan", stats, focus_clause=True)
+    # the focus does not attach a figure of another clause: 改訂 is not what 平成18年 qualifies
+    assert not figure_attached(
+        analyse("情報セキュリティポリシーを改訂したのはいつ？"), normalize(CHAIN), "plan", SUBJECT_STATS, True
+    )
+
+
 def test_a_national_body_acting_does_not_answer_a_question_about_the_city() -> None:
     q = analyse("枚方市オープンデータ推進に関するガイドラインはいつ策定されましたか？")
     national = normalize(
