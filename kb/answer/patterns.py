@@ -230,6 +230,10 @@ ORG_A = re.compile(
 DEFINITION_A = re.compile(r"^[^。]{1,60}[:：]|のこと|を指す|をいう|とは")
 #: The plan stating a definition in so many words (「…と定義する」「定義」): stronger than a gloss.
 DEFINES_A = re.compile(r"定義")
+#: 「…って何を定めた法律？」 asks what a law or plan lays down; the sentence saying so answers
+#: (「…に必要な事項を定めたもの」「…を規定」).
+STIPULATES_Q = re.compile(r"(何|なに|どんなこと|どのようなこと)を(定め|規定)")
+STIPULATES_A = re.compile(r"を(定め|規定)|(定め|規定し)(た|る|ている)もの")
 #: 「…の理由は？」「なぜ…」 ask for a cause; a sentence giving one says so (…ため、…から、…を踏まえ).
 REASON_Q = re.compile(r"理由|なぜ|何故|どうして(?!いく)|何のため|目的は|を目的|目的と|背景")
 REASON_A = re.compile(

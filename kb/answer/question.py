@@ -431,6 +431,8 @@ def answer_shape(q: Question, sentence: str, kind: str, label: str = "") -> tupl
         return ok, 1.0 if ok else 0.0
     elif q.reason:
         return True, 1.0 if P.REASON_A.search(sentence) else 0.0
+    elif q.qtype in ("general", "definition") and P.STIPULATES_Q.search(q.normalized):
+        return True, 1.0 if P.STIPULATES_A.search(sentence) else 0.0
     else:
         return True, 0.0
     return ok, 1.0 if ok else 0.0

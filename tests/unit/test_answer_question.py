@@ -262,3 +262,17 @@ def test_a_count_labelled_by_the_asked_noun_needs_no_counter() -> None:
     assert not answer_shape(q, normalize("順位: 1、課題: 少子高齢化・人口減少、回答数: 547"), "glossary")[0]
     # nor a bare number without a label
     assert not answer_shape(q, normalize("調査は2019年に行われ、1808の自治体が答えた"), "glossary")[0]
+
+
+def test_a_question_what_a_law_lays_down_is_answered_by_the_sentence_saying_so() -> None:
+    from kb.answer.question import answer_shape
+
+    q = analyse("地方公共団体情報システムの標準化に関する法律って、何を定めた法律なんですか？")
+    lays_down = normalize("…標準化を推進するために必要な事項を定めたもの")
+    enforced = normalize(
+        "令和3年9月に「地方公共団体情報システムの標準化に関する法律」が施行され、…移行します。"
+    )
+    assert answer_shape(q, lays_down, "national_strategy") == (True, 1.0)
+    assert answer_shape(q, enforced, "national_strategy") == (True, 0.0)
+    # another general question gets no such preference
+    assert answer_shape(analyse("標準化法の対象業務は？"), lays_down, "national_strategy") == (True, 0.0)
