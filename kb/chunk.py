@@ -7,6 +7,7 @@ chunk.text``), so a quote can always be checked and shown in its surrounding sec
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
@@ -95,15 +96,21 @@ def _chunk_id(doc_id: str, heading_path: tuple[str, ...], text: str) -> str:
     return digest.hexdigest()[:20]
 
 
-# Where an over-long sentence (a table row, a figure's caption list) may be cut, best first: a
-# comma, then a space or a list separator. Without one, a cut lands inside a word (「ケー|ブル」)
-# and every quote of the next chunk starts with half a word.
+# Where an over-long sentence (a table row, a figure's caption list) may be cut, best first: before
+# a figure's bullet (「… ■ 自治体の…」), then a comma, then a space or a list separator. Without one, a
+# cut lands inside a word (「ケー|ブル」) and every quote of the next chunk starts with half a word;
+# a cut at a comma inside a bullet's item leaves half the item in each chunk (「…の意義・効果、|作業
+# 手順等を示す」), and neither half is a quote that answers.
+_BULLET_BEFORE = re.compile(r"\s(?=[■□●◆✓⇒①-⑳])")
 _SOFT_CUTS = ("、", "，", " ", "　", "・", "/", "／", "）", ")")
 
 
 def _soft_cut(text: str, start: int, limit: int) -> int:
     """The end of the next piece of text[start:] of at most limit - start characters."""
     half = start + (limit - start) // 2
+    bullets = [m.start() for m in _BULLET_BEFORE.finditer(text, half + 1, limit)]
+    if bullets:
+        return bullets[-1] + 1
     for marks in (_SOFT_CUTS[:2], _SOFT_CUTS[2:]):
         cut = max(text.rfind(m, start, limit) for m in marks)
         if cut > half:

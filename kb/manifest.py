@@ -42,7 +42,7 @@ FORMAT_VERSION = 2
 # index_text): chunk ids hash only the content, so old vectors would otherwise be reused.
 TEXT_FORMAT = "embed=body+sentences;v3"
 # Bump when where chunks are cut changes (kb.chunk): the corpus hash would not see it.
-CHUNK_FORMAT = "sentences+soft-cuts;v2"
+CHUNK_FORMAT = "sentences+bullet-then-soft-cuts;v3"
 # Bump when the keyword index's tokens change (kb.keyword.index_tokens): a keyword-only rebuild.
 KEYWORD_FORMAT = "title|path+body;lemmas+compounds+latin+years;v1"
 MANIFEST = "manifest.json"

@@ -79,6 +79,22 @@ def test_over_long_rows_are_cut_between_words(corpus_dir: Path) -> None:
     assert mid_word == 0
 
 
+def test_over_long_figure_lines_are_cut_before_a_bullet_not_inside_an_item(corpus_dir: Path) -> None:
+    # A figure's bullet list read out as one line: a cut at a comma inside an item left half of it
+    # in each chunk (「…の意義・効果、|作業手順等を示す」), and neither half answered anything.
+    docs, _ = load_corpus(corpus_dir)
+    chunks = chunk_documents(docs, target=300, max_chars=450, overlap=60)
+    by_id = {d.doc_id: d for d in docs}
+    for c in chunks:
+        text = by_id[c.doc_id].text
+        if c.end < len(text) and text[c.end - 1 : c.end] in "、，" and text[c.end : c.end + 1] != "\n":
+            # cut at a comma mid-line: only where no bullet in the line's reach allowed a better cut
+            line = text[text.rfind("\n", 0, c.end) + 1 : c.end]
+            assert not any(mark in line[len(line) // 2 :] for mark in "■①②③④⑤⑥"), line[-60:]
+    whole = "自治体情報システム標準化・共通化の意義・効果、作業手順等を示す"
+    assert any(whole in c.text for c in chunks)
+
+
 def _same_script_word(a: str, b: str) -> bool:
     """Both characters katakana (ー included) or both Latin letters: one word cut in two."""
 
