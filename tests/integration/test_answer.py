@@ -252,14 +252,20 @@ def test_stream_is_cumulative_and_ends_with_the_answer(answerer: Answerer) -> No
 #: batches 9-11 added; answer_signals.md "Session 15"): plan-worded unanswerable declined 0.941 /
 #: 0.889, answerable declined 0.018 / 0.053 (batch 11's test half adds four declined answerables),
 #: evidence in answer 0.934 / 0.874; near-miss declined 0.870 / 0.817; colloquial answerable
-#: declined 0.469 / 0.569, colloquial unanswerable declined 0.889 / 0.700. Raise them when answers
-#: get better.
+#: declined 0.469 / 0.569, colloquial unanswerable declined 0.889 / 0.700. Session 16 (1055
+#: questions, blind batches 12-13 added; answer_signals.md "Session 16"): plan-worded unanswerable
+#: declined 0.941 / 0.889, answerable declined 0.020 / 0.062, evidence in answer 0.937 / 0.863;
+#: near-miss declined 0.865 / 0.770; colloquial answerable declined 0.469 / 0.538, colloquial
+#: unanswerable declined 0.889 / 0.700. The session's start code gives the same test near-miss
+#: (0.770) and plan-worded false abstention (0.062) on these questions: the new batches' test halves
+#: lowered them, not the code, so the near-miss floor went from 0.80 to 0.75 and the plan-worded
+#: false-abstention ceiling from 0.06 to 0.08. Raise them when answers get better.
 FLOORS = {
     "plan-worded": {"abstention_rate": 0.86, "evidence_in_answer": 0.85, "citation_correct": 0.88},
-    "tag:near_miss": {"abstention_rate": 0.8},
+    "tag:near_miss": {"abstention_rate": 0.75},
     "tag:colloquial": {"abstention_rate": 0.67},
 }
-CEILINGS = {"plan-worded": {"false_abstention_rate": 0.06}, "tag:colloquial": {"false_abstention_rate": 0.6}}
+CEILINGS = {"plan-worded": {"false_abstention_rate": 0.08}, "tag:colloquial": {"false_abstention_rate": 0.6}}
 
 
 @pytest.mark.slow
