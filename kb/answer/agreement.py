@@ -112,25 +112,27 @@ def names_subject(
     plan's デジタル推進員).
     """
     key = subject_key(q, stats)
-    if key is None:
-        return True
-    if whole:
-        return _named_in_full(q, key, sentence, context, passages, stats)
-    return _named_where_used(key, sentence, context, passages, stats)
+    return key is None or _named(q, key, sentence, context, passages, stats, whole)
 
 
-def _named_in_full(
-    q: Question, key: str, sentence: str, context: str, passages: str | Sequence[str], stats: TermStats
+def _named(
+    q: Question,
+    key: str,
+    sentence: str,
+    context: str,
+    passages: str | Sequence[str],
+    stats: TermStats,
+    whole: bool,
 ) -> bool:
-    """``key`` where used (:func:`_named_where_used`), and every word of the question's compound
-    holding it when the passages write that compound whole: 「アクセシビリティガイドライン」 names
-    one document, and a sentence on a law's 「アクセシビリティの確保」 is about another thing, though
-    it holds the rarer word. The words may stand apart (「人流データ分析の有用性」 and 「この分析
-    サービス」 name 人流データ分析サービス). A compound the passages never write whole (the question's
-    own coinage) asks nothing more than its key word."""
+    """``key`` where used (:func:`_named_where_used`), and, with ``whole``, every word of the
+    question's compound holding it when the passages write that compound whole:
+    「アクセシビリティガイドライン」 names one document, and a sentence on a law's 「アクセシビリティの
+    確保」 is about another thing, though it holds the rarer word. The words may stand apart (「人流
+    データ分析の有用性」 and 「この分析サービス」 name 人流データ分析サービス). A compound the passages never
+    write whole (the question's own coinage) asks nothing more than its key word."""
     if not _named_where_used(key, sentence, context, passages, stats):
         return False
-    compound = compound_holding(q, key)
+    compound = compound_holding(q, key) if whole else None
     if compound is None or not _used_whole("".join(compound), passages, stats):
         return True
     return _stated(compound, (sentence, context), stats)
@@ -143,6 +145,7 @@ def _stated(compound: Sequence[str], texts: Sequence[str], stats: TermStats) -> 
 
 
 def _used_whole(term: str, passages: str | Sequence[str], stats: TermStats) -> bool:
+    """Does ``term`` (okurigana aside, :func:`spelled`) occur as words of one of the texts?"""
     texts = (passages,) if isinstance(passages, str) else passages
     pattern = spelled(term)
     return any(stats.words(t).search(pattern) for t in texts if pattern.search(t))
@@ -174,10 +177,7 @@ def names_topic(
     known = [t for t in q.topic if stats.df(t) > 0]
     if not known:
         return True
-    key = max(known, key=stats.idf)
-    if whole:
-        return _named_in_full(q, key, sentence, context, passages, stats)
-    return _named_where_used(key, sentence, context, passages, stats)
+    return _named(q, max(known, key=stats.idf), sentence, context, passages, stats, whole)
 
 
 def other_government(q: Question, sentence: str, kind: str) -> bool:
@@ -203,11 +203,7 @@ def _named_where_used(
     key: str, sentence: str, context: str, passages: str | Sequence[str], stats: TermStats
 ) -> bool:
     """``key`` as words of the sentence or its context, unless no passage uses it."""
-    pattern = spelled(key)
-    texts = (passages,) if isinstance(passages, str) else passages
-    if not any(stats.words(t).search(pattern) for t in texts if pattern.search(t)):
-        return True
-    return any(stats.words(t).search(pattern) for t in (sentence, context) if pattern.search(t))
+    return not _used_whole(key, passages, stats) or _used_whole(key, (sentence, context), stats)
 
 
 def states_predicate(

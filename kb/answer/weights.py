@@ -188,7 +188,7 @@ class AnswerWeights:
     # answer's first quote changed and lost its evidence.
     topic_named: bool = True
     # The subject or topic key must be named with the question's compound holding it, where the
-    # passages write that compound whole (agreement._named_in_full): 「アクセシビリティガイドラインは
+    # passages write that compound whole (agreement._named): 「アクセシビリティガイドラインは
     # いつ作られた」 is not answered by a law's 「アクセシビリティの確保」.
     compound_named: bool = True
     # A question asking for a source (Question.source: 「…の図の出典は？」) may quote a figure's source
