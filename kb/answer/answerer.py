@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, Protocol
@@ -35,7 +36,7 @@ from kb.knowledge import KnowledgeBase
 from kb.plain_words import held_in
 from kb.query import QUESTION, validate_query
 from kb.retrieve import Filters, Hit
-from kb.text import find_normalized, normalize
+from kb.text import find_normalized, normalize, normalized_with_map
 
 
 class Writer(Protocol):
@@ -304,9 +305,20 @@ def _asked_subject(q: Question) -> str:
     """What the question asks a figure of, for 「計画書には「…」の数値の記載はありません」: its last noun
     phrase (「…の頻度」: no figure for the 頻度), unless that is only a time word (「…働き手世代の人数、
     最近は…」 → its last compound, 働き手世代; not 最近)."""
-    if q.focus and all(f in P.TIME_NOUNS for f in q.focus) and q.compounds:
-        return "".join(q.compounds[-1])
-    return "".join(q.focus)
+    words = (
+        q.compounds[-1] if q.focus and all(f in P.TIME_NOUNS for f in q.focus) and q.compounds else q.focus
+    )
+    return _words_as_written(words, q.query)
+
+
+def _words_as_written(words: Sequence[str], text: str) -> str:
+    """Normalised words (窓口, dx, saas) as ``text`` writes them in a row (「窓口DX SaaS」), so a decline
+    quotes the user's own words; joined as they are if the text does not hold them in that order."""
+    folded, origin = normalized_with_map(text, collapse_spaces=True)
+    found = re.search(r"\s*".join(map(re.escape, words)), folded) if words else None
+    if found is None or found.end() == found.start():
+        return "".join(words)
+    return text[origin[found.start()] : origin[found.end() - 1] + 1]
 
 
 def _declined(

@@ -52,3 +52,14 @@ def test_a_follow_up_made_too_long_by_its_topic_is_reported_as_a_question() -> N
     with pytest.raises(InvalidQueryError) as info:
         resolve("それは" + "い" * 40 + "？", [("書かない窓口" + "あ" * 20 + "は？", "…")], max_chars=50)
     assert "質問" in info.value.ja and "検索語" not in info.value.ja
+
+
+def test_a_decline_names_the_asked_subject_as_the_user_wrote_it() -> None:
+    from kb.answer import analyse
+    from kb.answer.answerer import _asked_subject, _words_as_written
+
+    # normalised words (lower case, no spaces) back to the question's own spelling
+    assert _words_as_written(("窓口", "dx", "saas"), "窓口DX SaaSは何年度から使えますか？") == "窓口DX SaaS"
+    assert _asked_subject(analyse("AI議事録作成システムはいつ導入されましたか？")) == "AI議事録作成システム"
+    # words the question does not hold in that order are joined as they are
+    assert _words_as_written(("saas", "dx"), "窓口DX SaaS") == "saasdx"
