@@ -17,7 +17,21 @@ Pairs (never from eval/questions.jsonl; only corpus/*.md through kb.corpus / kb.
 - ict:      a sentence of a chunk -> the rest of that chunk (inverse cloze), at most
             --ict-per-chunk sentences per chunk, chosen with the seed;
 - abbrev:   an abbreviation -> its expansion, from 「expansion（ABBR）」, 「ABBR（expansion）」 and the
-            glossary's 「ABBR (… の略)」 headings.
+            glossary's 「ABBR (… の略)」 headings;
+- expected: an expected question of corpus/expected_questions.tsv (everyday words, written blind
+            to eval/) -> the sentence unit(s) of the corpus holding its anchor (what the answerer
+            scores), or with --expected-side chunk the chunk holding it. Anchors are placed with
+            kb.expected_questions (ExpectedQuestions.units), sentences with kb.text.sentence_units.
+            Not in the default --kinds (session 12; domain_adapt.md "Expected-question pairs").
+
+Session 12 tools (domain_adapt.md, "Expected-question pairs (session 12)"):
+
+    python -m eval.experiments.domain_adapt overlap                  # eval questions = expected ones
+    python -m eval.experiments.domain_adapt signals --index-dir DIR --out S.json   # answerer's cosines
+    python -m eval.experiments.domain_adapt bands BASE.json NEW.json # cosine settings by percentile
+    python -m eval.experiments.domain_adapt separation S.json ...    # AUC answerable vs not
+    python -m eval.experiments.domain_adapt answers-with --set k=v ... -- --split dev --out OUT ...
+    python -m eval.experiments.domain_adapt answers RUN... [--split dev]   # group table
 
 Training: in-batch negatives (MultipleNegativesRankingLoss semantics: cross-entropy over the
 cosine matrix of a batch's queries and passages, scale 20 unless --scale), "query: " on the short side,
@@ -42,11 +56,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kb.chunk import Chunk, chunk_documents
-from kb.config import load_settings
+from kb.config import Settings, load_settings
 from kb.corpus import load_corpus
-from kb.text import sentence_units
+from kb.expected_questions import load_expected_questions
+from kb.text import normalize, sentence_units
 
-KINDS = ("heading", "glossary", "ict", "abbrev")
+KINDS = ("heading", "glossary", "ict", "abbrev", "expected")
+DEFAULT_KINDS = KINDS[:4]  # variants A-C (session 7); "expected" is asked for by name
+EXPECTED_SIDES = ("sentence", "chunk")
 SCALE = 20.0  # sentence-transformers' MultipleNegativesRankingLoss default (temperature 0.05);
 # e5 itself was trained at temperature 0.01 (scale 100): --scale
 
@@ -72,7 +89,9 @@ def _clean_heading(heading: str) -> str:
     return text or heading.strip()
 
 
-def build_pairs(corpus_dir: Path, ict_per_chunk: int = 2, seed: int = 0) -> list[Pair]:
+def build_pairs(
+    corpus_dir: Path, ict_per_chunk: int = 2, seed: int = 0, expected_side: str = "sentence"
+) -> list[Pair]:
     """All training pairs of the corpus, in a fixed order (before shuffling)."""
     settings = load_settings().replace(corpus_dir=corpus_dir)
     documents, _errors = load_corpus(settings.corpus_dir)
@@ -120,6 +139,39 @@ def build_pairs(corpus_dir: Path, ict_per_chunk: int = 2, seed: int = 0) -> list
                 pairs.append(Pair("ict", chunk.text[a:b].strip(), rest))
 
     pairs.extend(_abbreviation_pairs(documents, chunks))
+    pairs.extend(expected_pairs(settings, chunks, expected_side))
+    return pairs
+
+
+def expected_pairs(settings: Settings, chunks: Sequence[Chunk], side: str = "sentence") -> list[Pair]:
+    """Expected question -> the sentence unit(s) holding its anchor (``side`` "sentence": the
+    units of kb.text.sentence_units that overlap the anchor, joined from the first to the last, as
+    the answerer scores them) or the chunk holding it (``side`` "chunk").
+
+    An anchor in the overlap of two chunks gives the same sentence twice: one pair per (question,
+    passage). A question with an unplaced anchor, or whose anchor overlaps no sentence unit, is
+    left out."""
+    if side not in EXPECTED_SIDES:
+        raise ValueError(f"expected side must be one of {EXPECTED_SIDES}: {side!r}")
+    table = load_expected_questions(settings.expected_questions_path)
+    seen: set[tuple[str, str]] = set()
+    pairs: list[Pair] = []
+    spans: dict[str, list[tuple[int, int]]] = {}
+    for unit in table.units(chunks):
+        if unit.end <= unit.start:
+            continue
+        text = unit.chunk.text
+        if side == "chunk":
+            passage = text
+        else:
+            units = spans.setdefault(unit.chunk.chunk_id, sentence_units(text, settings.sentence_min_chars))
+            held = [(a, b) for a, b in units if a < unit.end and b > unit.start]
+            if not held:
+                continue
+            passage = text[held[0][0] : held[-1][1]].strip()
+        if (unit.question, passage) not in seen:
+            seen.add((unit.question, passage))
+            pairs.append(Pair("expected", unit.question, passage))
     return pairs
 
 
@@ -181,7 +233,14 @@ def train(args: argparse.Namespace) -> int:
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
     kinds = [k for k in args.kinds.split(",") if k]
-    pairs = [p for p in build_pairs(Path(args.corpus_dir), args.ict_per_chunk, args.seed) if p.kind in kinds]
+    unknown = set(kinds) - set(KINDS)
+    if unknown:
+        raise SystemExit(f"unknown kinds: {sorted(unknown)} (known: {', '.join(KINDS)})")
+    pairs = [
+        p
+        for p in build_pairs(Path(args.corpus_dir), args.ict_per_chunk, args.seed, args.expected_side)
+        if p.kind in kinds
+    ]
     plan = batches(pairs, args.batch_size, args.seed)
     settings = load_settings()
     base = ensure_packaged_e5(settings.model_cache_dir)
@@ -253,7 +312,7 @@ def train(args: argparse.Namespace) -> int:
 
 
 def show_pairs(args: argparse.Namespace) -> int:
-    pairs = build_pairs(Path(args.corpus_dir), args.ict_per_chunk, args.seed)
+    pairs = build_pairs(Path(args.corpus_dir), args.ict_per_chunk, args.seed, args.expected_side)
     for kind in KINDS:
         mine = [p for p in pairs if p.kind == kind]
         print(f"{kind}: {len(mine)}")
@@ -319,6 +378,246 @@ def score(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- overlap of the expected questions with the evaluation questions ----------------------
+
+_PUNCT = re.compile(r"[\s、。，,．.？?！!・「」『』（）()〜~ー-]+")
+
+
+def _fold(text: str) -> str:
+    """Same text after normalisation: kb.text.normalize, then punctuation and spaces out."""
+    return _PUNCT.sub("", normalize(text))
+
+
+def _bigrams(text: str) -> set[str]:
+    return {text[i : i + 2] for i in range(len(text) - 1)}
+
+
+def overlap(args: argparse.Namespace) -> int:
+    """How many eval questions (per split) equal an expected question after normalisation, and
+    how many come close (character-bigram Dice >= --dice), with the closest pairs listed."""
+    from eval.metrics import load_question_file
+
+    settings = load_settings().replace(corpus_dir=Path(args.corpus_dir))
+    table = load_expected_questions(settings.expected_questions_path)
+    expected = {_fold(q): q for _, qs in table.entries for q in qs}
+    grams = {f: _bigrams(f) for f in expected}
+    report: dict[str, dict[str, int]] = {}
+    close: list[tuple[float, str, str, str]] = []
+    for q in load_question_file(Path(args.questions)):
+        folded = _fold(q.question)
+        row = report.setdefault(q.split, {"questions": 0, "same": 0, "close": 0})
+        row["questions"] += 1
+        if folded in expected:
+            row["same"] += 1
+            close.append((1.0, q.id, q.question, expected[folded]))
+            continue
+        mine = _bigrams(folded)
+        best, match = 0.0, ""
+        for f, g in grams.items():
+            if mine and g:
+                dice = 2 * len(mine & g) / (len(mine) + len(g))
+                if dice > best:
+                    best, match = dice, f
+        if best >= args.dice:
+            row["close"] += 1
+            close.append((best, q.id, q.question, expected[match]))
+    print(f"expected questions: {len(expected)} distinct after normalisation")
+    for split, row in sorted(report.items()):
+        print(
+            f"{split}: {row['questions']} questions, {row['same']} same text, {row['close']} Dice >= {args.dice}"
+        )
+    for dice, qid, question, match in sorted(close, reverse=True)[: args.examples]:
+        print(f"    {dice:.2f} {qid} {question} ~ {match}")
+    return 0
+
+
+def answer_table(args: argparse.Namespace) -> int:
+    """Base vs variants from eval.answers output folders (answers_metrics.json), per group."""
+    groups = (
+        ("all", None),
+        ("plan-worded", "plan-worded"),
+        ("colloquial", "tag:colloquial"),
+        ("near-miss", "tag:near_miss"),
+    )
+    print(
+        "| run | group | n (ans. / unans.) | unanswerable declined | false abstention "
+        "| evidence in answer | evidence in 1st line |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for run_dir in args.runs:
+        data = json.loads((Path(run_dir) / "answers_metrics.json").read_text(encoding="utf-8"))
+        split = args.split
+        for name, key in groups:
+            m = data["splits"][split] if key is None else data["groups"][split].get(key)
+            if not m:
+                continue
+
+            def cell(value: object) -> str:
+                return "–" if value is None else f"{value:.3f}"
+
+            print(
+                f"| {Path(run_dir).name} | {name} | {m['answerable']} / {m['unanswerable']} | "
+                f"{cell(m['abstention_rate'])} | {cell(m['false_abstention_rate'])} | "
+                f"{cell(m['evidence_in_answer'])} | {cell(m['evidence_in_first_line'])} |"
+            )
+    return 0
+
+
+# --- re-fitting the answerer's cosine bands to another model ------------------------------
+
+#: AnswerWeights fields that are absolute cosines, by the signal they are compared with:
+#: "chunk" the best chunk cosine (confidence), "sentence" the top passage's sentence cosine and the
+#: corpus's closest sentence (semantic_lead), "question" the closest expected question of a hit.
+BANDS = {
+    "chunk": ("semantic_floor", "semantic_top"),
+    "sentence": ("sentence_floor", "sentence_top", "lead_cosine"),
+    "question": (
+        "related_cosine",
+        "paraphrase_cosine",
+        "paraphrase_predicate_cosine",
+        "paraphrase_agree_cosine",
+    ),
+}
+
+
+def cosine_signals(args: argparse.Namespace) -> int:
+    """The cosine signals the answerer reads, per question of a split, with the configured model
+    (KB_EMBEDDING_MODEL) and index: written as JSON for ``bands``."""
+    from eval.metrics import load_question_file
+    from eval.retrieval import open_kb, torch_threads
+    from kb.answer.question import analyse
+
+    kb = open_kb(Path(args.index_dir) if args.index_dir else None)
+    out: dict[str, list[float]] = {"chunk": [], "sentence": [], "closest": [], "question": []}
+    ids: list[str] = []
+    with torch_threads(2):
+        for q in load_question_file(Path(args.questions), args.split):
+            ids.append(q.id)
+            query = analyse(q.question).query
+            hits = kb.search(query, mode="hybrid", k=kb.settings.answer_passages)
+            out["chunk"].append(kb.retriever.best_chunk_cosine(query))
+            closest = kb.retriever.closest_sentences(query, 1)
+            out["closest"].append(closest[0] if closest else 0.0)
+            sentence = [h.sentence_cosine for h in hits if h.sentence_cosine is not None]
+            out["sentence"].append(max(sentence, default=0.0))
+            asked = [
+                h.similar_question.cosine
+                for h in hits
+                if h.similar_question is not None and not h.similar_question.stand_in
+            ]
+            out["question"].append(max(asked, default=0.0))
+    Path(args.out).write_text(json.dumps({"ids": ids, **out}) + "\n", encoding="utf-8")
+    for name, values in out.items():
+        v = sorted(values)
+        print(
+            f"{name}: n {len(v)}, p10 {v[len(v) // 10]:.4f}, median {v[len(v) // 2]:.4f}, p90 {v[9 * len(v) // 10]:.4f}"
+        )
+    return 0
+
+
+def _quantile_map(value: float, source: Sequence[float], target: Sequence[float]) -> float:
+    """``value``'s percentile in ``source``, read back as a value of ``target``."""
+    import numpy as np
+
+    share = float(np.mean(np.asarray(source) < value))
+    return float(np.quantile(np.asarray(target), min(1.0, max(0.0, share))))
+
+
+def bands(args: argparse.Namespace) -> int:
+    """Map the answerer's cosine settings from one model to another at equal percentiles of the
+    dev questions' signals (``signals`` output of both); prints --set flags for answer_signals."""
+    from kb.answer import AnswerWeights
+
+    base = json.loads(Path(args.base).read_text(encoding="utf-8"))
+    new = json.loads(Path(args.new).read_text(encoding="utf-8"))
+    w = AnswerWeights()
+    values = {
+        "semantic_floor": w.semantic_floor,
+        "semantic_top": w.semantic_floor + w.semantic_span,
+        "sentence_floor": w.sentence_floor,
+        "sentence_top": w.sentence_floor + w.sentence_span,
+        "lead_cosine": w.lead_cosine,
+        "related_cosine": w.related_cosine,
+        "paraphrase_cosine": w.paraphrase_cosine,
+        "paraphrase_predicate_cosine": w.paraphrase_predicate_cosine,
+        "paraphrase_agree_cosine": w.paraphrase_agree_cosine,
+    }
+    signal_of = {"lead_cosine": "closest"}
+    mapped: dict[str, float] = {}
+    print("| setting | base | percentile (base dev) | mapped |")
+    print("|---|---|---|---|")
+    for family, names in BANDS.items():
+        for name in names:
+            signal = signal_of.get(name, family)
+            value = values[name]
+            mapped[name] = _quantile_map(value, base[signal], new[signal])
+            share = sum(v < value for v in base[signal]) / len(base[signal])
+            print(f"| {name} | {value:.3f} | {share:.3f} | {mapped[name]:.4f} |")
+    flags = {
+        "semantic_floor": mapped["semantic_floor"],
+        "semantic_span": mapped["semantic_top"] - mapped["semantic_floor"],
+        "sentence_floor": mapped["sentence_floor"],
+        "sentence_span": mapped["sentence_top"] - mapped["sentence_floor"],
+        **{k: mapped[k] for k in BANDS["question"] + ("lead_cosine",)},
+    }
+    print(" ".join(f"--set {k}={v:.4f}" for k, v in flags.items()))
+    return 0
+
+
+def separation(args: argparse.Namespace) -> int:
+    """How well each cosine signal tells answerable from unanswerable questions (ROC AUC), from
+    ``signals`` files; groups as eval.experiments.answer_signals."""
+    from eval.experiments.answer_signals import group_of
+    from eval.metrics import load_question_file
+
+    questions = {q.id: q for q in load_question_file(Path(args.questions))}
+
+    def auc(pos: list[float], neg: list[float]) -> float:
+        if not pos or not neg:
+            return float("nan")
+        return sum((p > n) + 0.5 * (p == n) for p in pos for n in neg) / (len(pos) * len(neg))
+
+    print(
+        "| signals | cosine | colloquial ans. vs colloquial unans. | colloquial ans. vs all unans. "
+        "| plan-worded ans. vs all unans. |"
+    )
+    print("|---|---|---|---|---|")
+    for path in args.files:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        groups = [group_of(questions[i]) for i in data["ids"]]
+        for signal in ("chunk", "sentence", "closest", "question"):
+            by: dict[str, list[float]] = {}
+            for value, group in zip(data[signal], groups, strict=True):
+                by.setdefault(group, []).append(value)
+            unans = by.get("colloq_unans", []) + by.get("near_miss", []) + by.get("plan_unans", [])
+            print(
+                f"| {Path(path).stem} | {signal} | {auc(by.get('colloquial', []), by.get('colloq_unans', [])):.3f} "
+                f"| {auc(by.get('colloquial', []), unans):.3f} | {auc(by.get('plan', []), unans):.3f} |"
+            )
+    return 0
+
+
+def answers_with(args: argparse.Namespace) -> int:
+    """eval.answers with some AnswerWeights changed (``--set name=value``, as answer_signals), so
+    the re-fitted bands of an adapted model get the full report; the rest goes to eval.answers."""
+    from dataclasses import replace
+
+    from eval.answers import main as answers_main
+    from kb.answer import Answerer, AnswerWeights
+
+    defaults = AnswerWeights()
+    pairs = dict(item.split("=", 1) for item in args.set)
+    weights = replace(defaults, **{k: type(getattr(defaults, k))(float(v)) for k, v in pairs.items()})
+    print(f"AnswerWeights changed: {pairs}", flush=True)
+
+    def extractive(cls: type[Answerer], kb: object, settings: object, chat_model: object = None) -> Answerer:
+        return cls(kb, settings, weights=weights)  # type: ignore[arg-type]
+
+    Answerer.from_settings = classmethod(extractive)  # type: ignore[method-assign,assignment]
+    rest = args.rest[1:] if args.rest[:1] == ["--"] else args.rest
+    return answers_main(rest)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -327,6 +626,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     common.add_argument("--ict-per-chunk", type=int, default=2)
     common.add_argument("--seed", type=int, default=0)
     common.add_argument("--batch-size", type=int, default=16)
+    common.add_argument(
+        "--expected-side", choices=EXPECTED_SIDES, default="sentence", help="long side of 'expected' pairs"
+    )
     p = sub.add_parser("pairs", parents=[common], help="count and show the training pairs")
     p.add_argument("--examples", type=int, default=3)
     p.set_defaults(func=show_pairs)
@@ -334,7 +636,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     t.add_argument(
         "--out", required=True, help="output folder (its name should contain 'e5' for the prefixes)"
     )
-    t.add_argument("--kinds", default=",".join(KINDS))
+    t.add_argument("--kinds", default=",".join(DEFAULT_KINDS), help=f"any of {', '.join(KINDS)}")
     t.add_argument("--lr", type=float, default=2e-5)
     t.add_argument("--max-seq-length", type=int, default=256)
     t.add_argument("--threads", type=int, default=2)
@@ -345,6 +647,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     s.add_argument("runs", nargs="+")
     s.add_argument("--questions", default="eval/questions.jsonl")
     s.set_defaults(func=score)
+    o = sub.add_parser("overlap", help="eval questions equal (or close) to an expected question")
+    o.add_argument("--corpus-dir", default="corpus")
+    o.add_argument("--questions", default="eval/questions.jsonl")
+    o.add_argument("--dice", type=float, default=0.8, help="character-bigram Dice for 'close'")
+    o.add_argument("--examples", type=int, default=15)
+    o.set_defaults(func=overlap)
+    a = sub.add_parser("answers", help="group table of eval.answers output folders")
+    a.add_argument("runs", nargs="+")
+    a.add_argument("--split", default="dev")
+    a.set_defaults(func=answer_table)
+    g = sub.add_parser("signals", help="cosine signals of the answerer per question (JSON)")
+    g.add_argument("--out", required=True)
+    g.add_argument("--index-dir", default="")
+    g.add_argument("--split", default="dev")
+    g.add_argument("--questions", default="eval/questions.jsonl")
+    g.set_defaults(func=cosine_signals)
+    b = sub.add_parser("bands", help="map the answerer's cosine settings to another model by percentile")
+    b.add_argument("base", help="signals JSON of the packaged model")
+    b.add_argument("new", help="signals JSON of the adapted model")
+    b.set_defaults(func=bands)
+    r = sub.add_parser("separation", help="ROC AUC of each cosine signal, answerable vs unanswerable")
+    r.add_argument("files", nargs="+", help="signals JSON files")
+    r.add_argument("--questions", default="eval/questions.jsonl")
+    r.set_defaults(func=separation)
+    e = sub.add_parser("answers-with", help="eval.answers with AnswerWeights changed: --set k=v ... -- ARGS")
+    e.add_argument("--set", action="append", default=[], help="AnswerWeights field=value")
+    e.add_argument("rest", nargs=argparse.REMAINDER, help="eval.answers arguments, after --")
+    e.set_defaults(func=answers_with)
     args = parser.parse_args(argv)
     return int(args.func(args))
 
