@@ -262,7 +262,8 @@ SKIP_LINE = re.compile(
 )
 #: A figure's source line (「(出典) 内閣府 『スマートシティの推進について』P3」): skipped as an answer,
 #: quoted only for a question asking where a figure or statement comes from (SOURCE_Q).
-SOURCE_LINE = re.compile(r"^[(（]出典[)）]")
+SOURCE_MARK = r"[(（]出典[)）]"
+SOURCE_LINE = re.compile("^" + SOURCE_MARK)
 #: Asks for a source: 「出典は？」「どこの調査の数字？」「どこの省庁の資料から引用」.
 SOURCE_Q = re.compile(
     r"出典|引用元|(から|より)引用|出所|出どころ|(どこ|どちら)の(調査|資料|統計|文書|報告書)|何の(調査|統計)"

@@ -73,7 +73,7 @@ def cited_text(text: str, at: int, max_chars: int = 300) -> str:
     to the previous source line (the figure, its caption and the sentences it illustrates), at
     most ``max_chars`` of it."""
     before = text[max(0, at - max_chars) : max(0, at)]
-    previous = [m.end() for m in re.finditer(r"[(（]出典[)）][^\n]*", before)]
+    previous = [m.end() for m in re.finditer(P.SOURCE_MARK + r"[^\n]*", before)]
     return before[previous[-1] :] if previous else before
 
 
