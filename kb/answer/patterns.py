@@ -266,7 +266,7 @@ SOURCE_MARK = r"[(（]出典[)）]"
 SOURCE_LINE = re.compile("^" + SOURCE_MARK)
 #: Asks for a source: 「出典は？」「どこの調査の数字？」「どこの省庁の資料から引用」.
 SOURCE_Q = re.compile(
-    r"出典|引用元|(から|より)引用|出所|出どころ|(どこ|どちら)の(調査|資料|統計|文書|報告書)|何の(調査|統計)"
+    r"出典|引用元|(から|より)引用|出所|出どころ|(どこ|どちら)の[^、。？?]{0,8}?(調査|資料|統計|文書|報告書)|何の(調査|統計)"
     r"|(どの|どんな)(調査|資料|統計|報告書)から"
 )
 #: The words of a source question that name the source asked for, not what it is the source of

@@ -731,7 +731,9 @@ def test_a_source_question_names_what_the_source_is_of_not_the_source() -> None:
     # 「どこの調査の数字？」 asks for the survey, not for a number
     survey = analyse("クラウドを使っている企業の割合は、どこの調査の数字？")
     assert survey.source and survey.qtype == "general"
+    assert analyse("計画に載ってる会社のクラウド利用率って、どこの何ていう調査の数字？").source
     assert not analyse("オープンデータで公開しているデータは何ですか？").source
+    assert not analyse("市はどこの自治体と共同で検討したの？").source
 
 
 def test_a_source_line_is_quoted_only_for_a_source_question_labelled_with_what_it_cites() -> None:
