@@ -318,7 +318,17 @@ def _words_as_written(words: Sequence[str], text: str) -> str:
     found = re.search(r"\s*".join(map(re.escape, words)), folded) if words else None
     if found is None or found.end() == found.start():
         return "".join(words)
-    return text[origin[found.start()] : origin[found.end() - 1] + 1]
+    start = origin[found.start()]
+    # A number the question writes onto a Latin word is part of its name (「5G基地局」, not 「G基地局」).
+    while (
+        start > 0
+        and text[start].isascii()
+        and text[start].isalnum()
+        and text[start - 1].isascii()
+        and text[start - 1].isalnum()
+    ):
+        start -= 1
+    return text[start : origin[found.end() - 1] + 1]
 
 
 def _declined(

@@ -61,5 +61,6 @@ def test_a_decline_names_the_asked_subject_as_the_user_wrote_it() -> None:
     # normalised words (lower case, no spaces) back to the question's own spelling
     assert _words_as_written(("窓口", "dx", "saas"), "窓口DX SaaSは何年度から使えますか？") == "窓口DX SaaS"
     assert _asked_subject(analyse("AI議事録作成システムはいつ導入されましたか？")) == "AI議事録作成システム"
+    assert _words_as_written(("g", "基地局"), "市内の5G基地局は何か所？") == "5G基地局"
     # words the question does not hold in that order are joined as they are
     assert _words_as_written(("saas", "dx"), "窓口DX SaaS") == "saasdx"
