@@ -259,7 +259,9 @@ def test_stream_is_cumulative_and_ends_with_the_answer(answerer: Answerer) -> No
 #: unanswerable declined 0.889 / 0.700. The session's start code gives the same test near-miss
 #: (0.770) and plan-worded false abstention (0.062) on these questions: the new batches' test halves
 #: lowered them, not the code, so the near-miss floor went from 0.80 to 0.75 and the plan-worded
-#: false-abstention ceiling from 0.06 to 0.08. Raise them when answers get better.
+#: false-abstention ceiling from 0.06 to 0.08. With batch 14 (1091 questions, run blind on the final
+#: code): test near-miss declined 0.752, plan-worded false abstention 0.076. Raise them when answers
+#: get better.
 FLOORS = {
     "plan-worded": {"abstention_rate": 0.86, "evidence_in_answer": 0.85, "citation_correct": 0.88},
     "tag:near_miss": {"abstention_rate": 0.75},
