@@ -26,7 +26,6 @@ Pairs (never from eval/questions.jsonl; only corpus/*.md through kb.corpus / kb.
 
 Session 12 tools (domain_adapt.md, "Expected-question pairs (session 12)"):
 
-    python -m eval.experiments.domain_adapt overlap                  # eval questions = expected ones
     python -m eval.experiments.domain_adapt signals --index-dir DIR --out S.json   # answerer's cosines
     python -m eval.experiments.domain_adapt bands BASE.json NEW.json # cosine settings by percentile
     python -m eval.experiments.domain_adapt separation S.json ...    # AUC answerable vs not
@@ -59,7 +58,7 @@ from kb.chunk import Chunk, chunk_documents
 from kb.config import Settings, load_settings
 from kb.corpus import load_corpus
 from kb.expected_questions import load_expected_questions
-from kb.text import normalize, sentence_units
+from kb.text import sentence_units
 
 KINDS = ("heading", "glossary", "ict", "abbrev", "expected")
 DEFAULT_KINDS = KINDS[:4]  # variants A-C (session 7); "expected" is asked for by name
@@ -378,59 +377,6 @@ def score(args: argparse.Namespace) -> int:
     return 0
 
 
-# --- overlap of the expected questions with the evaluation questions ----------------------
-
-_PUNCT = re.compile(r"[\s、。，,．.？?！!・「」『』（）()〜~ー-]+")
-
-
-def _fold(text: str) -> str:
-    """Same text after normalisation: kb.text.normalize, then punctuation and spaces out."""
-    return _PUNCT.sub("", normalize(text))
-
-
-def _bigrams(text: str) -> set[str]:
-    return {text[i : i + 2] for i in range(len(text) - 1)}
-
-
-def overlap(args: argparse.Namespace) -> int:
-    """How many eval questions (per split) equal an expected question after normalisation, and
-    how many come close (character-bigram Dice >= --dice), with the closest pairs listed."""
-    from eval.metrics import load_question_file
-
-    settings = load_settings().replace(corpus_dir=Path(args.corpus_dir))
-    table = load_expected_questions(settings.expected_questions_path)
-    expected = {_fold(q): q for _, qs in table.entries for q in qs}
-    grams = {f: _bigrams(f) for f in expected}
-    report: dict[str, dict[str, int]] = {}
-    close: list[tuple[float, str, str, str]] = []
-    for q in load_question_file(Path(args.questions)):
-        folded = _fold(q.question)
-        row = report.setdefault(q.split, {"questions": 0, "same": 0, "close": 0})
-        row["questions"] += 1
-        if folded in expected:
-            row["same"] += 1
-            close.append((1.0, q.id, q.question, expected[folded]))
-            continue
-        mine = _bigrams(folded)
-        best, match = 0.0, ""
-        for f, g in grams.items():
-            if mine and g:
-                dice = 2 * len(mine & g) / (len(mine) + len(g))
-                if dice > best:
-                    best, match = dice, f
-        if best >= args.dice:
-            row["close"] += 1
-            close.append((best, q.id, q.question, expected[match]))
-    print(f"expected questions: {len(expected)} distinct after normalisation")
-    for split, row in sorted(report.items()):
-        print(
-            f"{split}: {row['questions']} questions, {row['same']} same text, {row['close']} Dice >= {args.dice}"
-        )
-    for dice, qid, question, match in sorted(close, reverse=True)[: args.examples]:
-        print(f"    {dice:.2f} {qid} {question} ~ {match}")
-    return 0
-
-
 def answer_table(args: argparse.Namespace) -> int:
     """Base vs variants from eval.answers output folders (answers_metrics.json), per group."""
     groups = (
@@ -647,12 +593,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     s.add_argument("runs", nargs="+")
     s.add_argument("--questions", default="eval/questions.jsonl")
     s.set_defaults(func=score)
-    o = sub.add_parser("overlap", help="eval questions equal (or close) to an expected question")
-    o.add_argument("--corpus-dir", default="corpus")
-    o.add_argument("--questions", default="eval/questions.jsonl")
-    o.add_argument("--dice", type=float, default=0.8, help="character-bigram Dice for 'close'")
-    o.add_argument("--examples", type=int, default=15)
-    o.set_defaults(func=overlap)
     a = sub.add_parser("answers", help="group table of eval.answers output folders")
     a.add_argument("runs", nargs="+")
     a.add_argument("--split", default="dev")
