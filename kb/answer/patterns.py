@@ -250,19 +250,20 @@ TOPIC_END = frozenset({"は", "って", "とは", "について", "では", "に
 
 # -- quotable sentences -----------------------------------------------------------------------
 LEADING_MARK = re.compile(r"^[\s・･\-－*●○◆■□✓⇒]+")
+#: The mark that opens a figure's source line: (出典) or （出典）.
+SOURCE_MARK = r"[(（]出典[)）]"
 #: Page notes, figure captions, source references (『…』P8, 平成27年2月) and glossary
 #: redirects (「次節、…のとおり」) are not answers.
 SKIP_LINE = re.compile(
-    r"^(掲載ページ|図表|\(出典\)|（出典）|『[^』]*』\s*P[0-9])|^[^:：]{1,40}[:：]\s*次節、"
+    rf"^(掲載ページ|図表|{SOURCE_MARK}|『[^』]*』\s*P[0-9])|^[^:：]{{1,40}}[:：]\s*次節、"
     # a piece of a figure cut mid-word by the PDF (「ービスデザイン…」) reads as nonsense
     r"|^[ーぁぃぅぇぉっゃゅょゎァィゥェォッャュョヮ]"
     # labels that only name a part: 【基本目標1】, a table's header row 「基本目標 ／ 第3期の取り組み」,
     # a numbered heading 「2. 自治体にとってのオープンデータの意義（1）」
     r"|^【[^】]*】$|^[^。]{1,30}\s／\s[^。]{1,30}$|^[0-9]+\.\s[^。、]{1,30}$"
 )
-#: A figure's source line (「(出典) 内閣府 『スマートシティの推進について』P3」): skipped as an answer,
-#: quoted only for a question asking where a figure or statement comes from (SOURCE_Q).
-SOURCE_MARK = r"[(（]出典[)）]"
+#: A figure's source line (「(出典) 内閣府 『スマートシティの推進について』P3」): skipped as an answer
+#: (SKIP_LINE), quoted only for a question asking where a figure or statement comes from (SOURCE_Q).
 SOURCE_LINE = re.compile("^" + SOURCE_MARK)
 #: Asks for a source: 「出典は？」「どこの調査の数字？」「どこの省庁の資料から引用」.
 SOURCE_Q = re.compile(
