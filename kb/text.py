@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 import threading
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -59,14 +60,20 @@ def normalized_with_map(text: str, collapse_spaces: bool = False) -> tuple[str, 
     return "".join(chars), origin
 
 
-def find_normalized(text: str, needle: str) -> tuple[int, int] | None:
+def find_normalized(text: str, needle: str | Sequence[str]) -> tuple[int, int] | None:
     """Offsets in ``text`` of the first place whose :func:`normalize` form holds ``needle``
-    (already normalised), or None."""
+    (already normalised), or None. A sequence of words matches them in a row, with or without
+    spaces between them (窓口, dx, saas → 「窓口DX SaaS」)."""
     folded, origin = normalized_with_map(text, collapse_spaces=True)
-    at = folded.find(needle) if needle else -1
+    if isinstance(needle, str):
+        at = folded.find(needle) if needle else -1
+        end = at + len(needle)
+    else:
+        found = re.search(r"\s*".join(map(re.escape, needle)), folded) if needle else None
+        at, end = (found.start(), found.end()) if found and found.end() > found.start() else (-1, -1)
     if at < 0:
         return None
-    return origin[at], origin[at + len(needle) - 1] + 1
+    return origin[at], origin[end - 1] + 1
 
 
 @lru_cache(maxsize=1)

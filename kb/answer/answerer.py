@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, Protocol
@@ -36,7 +35,7 @@ from kb.knowledge import KnowledgeBase
 from kb.plain_words import held_in
 from kb.query import QUESTION, validate_query
 from kb.retrieve import Filters, Hit
-from kb.text import find_normalized, normalize, normalized_with_map
+from kb.text import find_normalized, normalize
 
 
 class Writer(Protocol):
@@ -314,11 +313,10 @@ def _asked_subject(q: Question) -> str:
 def _words_as_written(words: Sequence[str], text: str) -> str:
     """Normalised words (窓口, dx, saas) as ``text`` writes them in a row (「窓口DX SaaS」), so a decline
     quotes the user's own words; joined as they are if the text does not hold them in that order."""
-    folded, origin = normalized_with_map(text, collapse_spaces=True)
-    found = re.search(r"\s*".join(map(re.escape, words)), folded) if words else None
-    if found is None or found.end() == found.start():
+    at = find_normalized(text, tuple(words))
+    if at is None:
         return "".join(words)
-    start = origin[found.start()]
+    start, end = at
     # A number the question writes onto a Latin word is part of its name (「5G基地局」, not 「G基地局」).
     while (
         start > 0
@@ -328,7 +326,7 @@ def _words_as_written(words: Sequence[str], text: str) -> str:
         and text[start - 1].isalnum()
     ):
         start -= 1
-    return text[start : origin[found.end() - 1] + 1]
+    return text[start:end]
 
 
 def _declined(
